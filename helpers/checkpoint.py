@@ -1,0 +1,204 @@
+"""Checkpoints: one safetensors file per checkpoint, written atomically, loaded without running code.
+
+A checkpoint holds the model config, the tokenizer's characters, the weights and (for resuming)
+the optimizer and grad-scaler state, the RNG states, the step, the loss history and the best
+validation loss. Tensors live in the safetensors body; everything else is JSON in its header.
+A SHA-256 of the tensors guards against a file corrupted on disk or in a half-finished copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from .data import CharTokenizer
+from .errors import WorkshopError, require
+from .model import GPT, GPTConfig
+
+FORMAT = "gpt-from-scratch/1"
+BEST, LAST = "best.safetensors", "last.safetensors"
+
+
+@dataclass
+class Checkpoint:
+    config: GPTConfig
+    tokenizer: CharTokenizer
+    model_state: dict[str, torch.Tensor]
+    optimizer_state: dict | None = None
+    scaler_state: dict | None = None
+    training: dict = field(default_factory=dict)  # step, history, best_val_loss, train config
+    rng: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+def _model_tensors(model: GPT) -> dict[str, torch.Tensor]:
+    state = model.state_dict()
+    state.pop("lm_head.weight", None)  # tied to transformer.wte.weight: stored once
+    return state
+
+
+def _tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(tensors[name].contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _split_optimizer_state(optimizer_state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Optimizer state → tensors for the body and a JSON-able rest for the header."""
+    tensors, scalars = {}, {}
+    for param_id, slots in optimizer_state["state"].items():
+        for slot, value in slots.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{param_id}.{slot}"] = value
+            else:
+                scalars[f"{param_id}.{slot}"] = value
+    return tensors, {"param_groups": optimizer_state["param_groups"], "scalars": scalars}
+
+
+def _join_optimizer_state(tensors: dict[str, torch.Tensor], header: dict) -> dict:
+    state: dict[int, dict] = {}
+    for name, value in tensors.items():
+        if name.startswith("optim."):
+            _, param_id, slot = name.split(".", 2)
+            state.setdefault(int(param_id), {})[slot] = value
+    for key, value in header["scalars"].items():
+        param_id, slot = key.split(".", 1)
+        state.setdefault(int(param_id), {})[slot] = value
+    return {"state": state, "param_groups": header["param_groups"]}
+
+
+def write_atomically(path: Path, payload: bytes) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it.
+
+    A rename is atomic, so a crash or kill at any moment leaves either the old file or the new
+    one, never a mixture.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: GPT,
+    tokenizer: CharTokenizer,
+    optimizer: torch.optim.Optimizer | None = None,
+    scaler=None,
+    training: dict | None = None,
+    rng: dict[str, torch.Tensor] | None = None,
+) -> Path:
+    """Save everything needed to sample from (or resume) this model, atomically."""
+    tensors = {f"model.{k}": v for k, v in _model_tensors(model).items()}
+    header = {
+        "format": FORMAT,
+        "config": model.config.to_dict(),
+        "chars": tokenizer.chars,
+        "training": training or {},
+    }
+    if optimizer is not None:
+        optim_tensors, header["optimizer"] = _split_optimizer_state(optimizer.state_dict())
+        tensors.update(optim_tensors)
+    if scaler is not None and scaler.is_enabled():
+        header["scaler"] = scaler.state_dict()
+    tensors.update({f"rng.{k}": v for k, v in (rng or {}).items()})
+    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
+    header["sha256"] = _tensor_digest(tensors)
+    metadata = {key: json.dumps(value) for key, value in header.items()}
+    path = Path(path)
+    write_atomically(path, save_safetensors(tensors, metadata=metadata))
+    return path
+
+
+def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
+    """A run folder means its best checkpoint; a file is taken as it is."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / BEST
+    require(
+        path.is_file(),
+        f"No checkpoint at {path}. Fix: train one first (python -m helpers.train --preset laptop "
+        f"--out runs/laptop), or pass the run folder that holds {BEST}.",
+    )
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
+    """Read and verify a checkpoint. Never executes code from the file (safetensors holds only data)."""
+    path = resolve_checkpoint_path(path)
+    raw = path.read_bytes()
+    try:
+        tensors = load_safetensors(raw)
+        with_header = _read_header(raw)
+    except (SafetensorError, ValueError, KeyError, json.JSONDecodeError, OSError) as err:
+        raise WorkshopError(
+            f"{path} is not a readable checkpoint: it is truncated or corrupted ({err}). "
+            "Fix: use another checkpoint of the run (best/last.safetensors) or train again."
+        ) from None
+    require(
+        with_header.get("format") == FORMAT,
+        f"{path} is not a gpt-from-scratch checkpoint (format {with_header.get('format')!r}). "
+        "Fix: load checkpoints written by helpers.train / save_checkpoint.",
+    )
+    require(
+        with_header.get("sha256") == _tensor_digest(tensors),
+        f"{path} is corrupted: its tensors do not match the checksum saved with them. "
+        "Fix: use another checkpoint of the run (best/last.safetensors) or train again.",
+    )
+    config = GPTConfig(**with_header["config"])
+    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    model_state["lm_head.weight"] = model_state["transformer.wte.weight"]
+    optimizer_state = None
+    if "optimizer" in with_header:
+        optimizer_state = _join_optimizer_state(tensors, with_header["optimizer"])
+    return Checkpoint(
+        config=config,
+        tokenizer=CharTokenizer(with_header["chars"]),
+        model_state={k: v.to(device) for k, v in model_state.items()},
+        optimizer_state=optimizer_state,
+        scaler_state=with_header.get("scaler"),
+        training=with_header.get("training", {}),
+        rng={k[len("rng."):]: v for k, v in tensors.items() if k.startswith("rng.")},
+    )
+
+
+def _read_header(raw: bytes) -> dict:
+    header_len = int.from_bytes(raw[:8], "little")
+    metadata = json.loads(raw[8 : 8 + header_len]).get("__metadata__") or {}
+    return {key: json.loads(value) for key, value in metadata.items()}
+
+
+def load_weights(model: GPT, checkpoint: Checkpoint) -> GPT:
+    """Copy a checkpoint's weights into `model`, refusing if the shapes of the two disagree."""
+    mine, theirs = model.config.to_dict(), checkpoint.config.to_dict()
+    shape_keys = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias")
+    diffs = [f"{k}: checkpoint {theirs[k]} vs model {mine[k]}" for k in shape_keys if mine[k] != theirs[k]]
+    require(
+        not diffs,
+        "The checkpoint does not match this model (" + "; ".join(diffs) + "). "
+        "Fix: build the model from the checkpoint's config (load_model does this), or retrain with this config.",
+    )
+    model.load_state_dict(checkpoint.model_state)
+    return model
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[GPT, CharTokenizer]:
+    """A ready-to-sample model (in eval mode) and its tokenizer, from a run folder or a checkpoint file."""
+    checkpoint = load_checkpoint(path, device)
+    model = load_weights(GPT(checkpoint.config).to(device), checkpoint)
+    return model.eval(), checkpoint.tokenizer

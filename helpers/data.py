@@ -1,0 +1,193 @@
+"""The corpus, a character tokenizer, the train/val split and random batches.
+
+Notebook 01 builds each of these by hand; everything later imports them from here.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .errors import WorkshopError, require
+
+CORPUS_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+CORPUS_FILENAME = "tinyshakespeare.txt"
+CORPUS_ENV_VAR = "WORKSHOP_CORPUS"
+
+
+# --------------------------------------------------------------------------------------------
+# Finding the corpus
+
+
+def repo_root() -> Path | None:
+    """The checkout this code runs from (the folder holding `helpers/` and `data/`), if any."""
+    candidates = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]]
+    for base in candidates:
+        if (base / "helpers").is_dir() and (base / "data").is_dir():
+            return base
+    return None
+
+
+def default_data_dir() -> Path:
+    """Where the corpus is looked for and downloaded to: the repo's `data/` (else `./data`)."""
+    root = repo_root()
+    return root / "data" if root is not None else Path.cwd() / "data"
+
+
+def download_corpus(dest: Path, url: str = CORPUS_URL, timeout: float = 30.0) -> Path:
+    """Download the corpus to `dest` (atomically: a broken download leaves no half file)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(dest.suffix + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            tmp.write_bytes(response.read())
+    except OSError as err:  # URLError, timeouts and socket errors are all OSErrors
+        tmp.unlink(missing_ok=True)
+        raise WorkshopError(
+            f"Could not download the tiny Shakespeare corpus from {url} ({err}). "
+            f"Fix: connect to the internet, or copy the file to {dest}, "
+            f"or set {CORPUS_ENV_VAR}=/path/to/tinyshakespeare.txt."
+        ) from err
+    os.replace(tmp, dest)
+    return dest
+
+
+def find_corpus(path: str | os.PathLike | None = None, download: bool = True) -> Path:
+    """Locate the corpus: explicit `path` → $WORKSHOP_CORPUS → `data/` → download into `data/`."""
+    for source, candidate in (("the path you gave", path), (f"${CORPUS_ENV_VAR}", os.environ.get(CORPUS_ENV_VAR))):
+        if candidate:
+            candidate = Path(candidate).expanduser()
+            require(
+                candidate.is_file(),
+                f"Corpus not found at {candidate} (from {source}). "
+                f"Fix: point it at the tiny Shakespeare text file, or unset it to download the corpus.",
+            )
+            return candidate
+    local = default_data_dir() / CORPUS_FILENAME
+    if local.is_file():
+        return local
+    require(
+        download,
+        f"No corpus at {local}. Fix: copy tinyshakespeare.txt there or set {CORPUS_ENV_VAR}=/path/to/it.",
+    )
+    return download_corpus(local)
+
+
+def load_text(path: str | os.PathLike | None = None) -> str:
+    """Read the corpus as text, refusing files that are not UTF-8 text."""
+    path = find_corpus(path)
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise WorkshopError(
+            f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}). "
+            "Fix: use the plain-text tiny Shakespeare file (or any UTF-8 .txt file), not a binary or zip."
+        ) from None
+    require(text.strip() != "", f"{path} is empty. Fix: use a text file with some writing in it.")
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Tokenizer
+
+
+class CharTokenizer:
+    """Characters as tokens: each distinct character of the corpus gets an id, in sorted order."""
+
+    def __init__(self, chars: list[str] | str):
+        self.chars = list(chars)
+        require(len(self.chars) > 0, "A tokenizer needs at least one character. Fix: build it from non-empty text.")
+        require(len(set(self.chars)) == len(self.chars), "Tokenizer characters must be unique.")
+        self.stoi = {ch: i for i, ch in enumerate(self.chars)}
+        self.itos = dict(enumerate(self.chars))
+
+    @classmethod
+    def from_text(cls, text: str) -> CharTokenizer:
+        """The vocabulary of `text`: sorted, so the same text always gives the same ids."""
+        return cls(sorted(set(text)))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> list[int]:
+        unknown = sorted({ch for ch in text if ch not in self.stoi})
+        if unknown:
+            shown = ", ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in unknown[:10])
+            raise WorkshopError(
+                f"The text contains {len(unknown)} character(s) the model has never seen: {shown}. "
+                f"Fix: use only the {self.vocab_size} characters of the training text "
+                f"(letters, digits, punctuation, space and newline: {''.join(self.chars)!r})."
+            )
+        return [self.stoi[ch] for ch in text]
+
+    def decode(self, ids) -> str:
+        if isinstance(ids, torch.Tensor):
+            ids = ids.tolist()
+        return "".join(self.itos[int(i)] for i in ids)
+
+    def __repr__(self) -> str:
+        return f"CharTokenizer(vocab_size={self.vocab_size})"
+
+
+# --------------------------------------------------------------------------------------------
+# Split and batches
+
+
+def train_val_split(data: torch.Tensor, train_fraction: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
+    """First 90% for training, the last 10% for validation (contiguous, so no passage leaks)."""
+    n = int(train_fraction * len(data))
+    return data[:n], data[n:]
+
+
+def get_batch(
+    data: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`batch_size` random windows of `block_size` tokens; `y` is `x` shifted one to the left.
+
+    Sampled on the device that holds `data` (one gather, no host round-trip per batch).
+    """
+    require(
+        len(data) > block_size,
+        f"block_size={block_size} is longer than the data ({len(data)} tokens). "
+        "Fix: lower block_size, or train on more text.",
+    )
+    starts = torch.randint(len(data) - block_size, (batch_size,), device=data.device, generator=generator)
+    windows = starts[:, None] + torch.arange(block_size + 1, device=data.device)
+    chunk = data[windows]
+    return chunk[:, :-1], chunk[:, 1:]
+
+
+@dataclass
+class Corpus:
+    """The text, its tokenizer, and the encoded train/val splits, held on one device."""
+
+    text: str
+    tokenizer: CharTokenizer
+    train: torch.Tensor
+    val: torch.Tensor
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike | None = None, device: str | torch.device = "cpu", text: str | None = None
+    ) -> Corpus:
+        """Load (or take) the text, build the tokenizer, encode and split it onto `device`."""
+        text = load_text(path) if text is None else text
+        tokenizer = CharTokenizer.from_text(text)
+        return cls.from_tokenizer(text, tokenizer, device)
+
+    @classmethod
+    def from_tokenizer(cls, text: str, tokenizer: CharTokenizer, device: str | torch.device = "cpu") -> Corpus:
+        """Encode `text` with an existing tokenizer (e.g. fine-tuning a trained model on a slice)."""
+        data = torch.tensor(tokenizer.encode(text), dtype=torch.long, device=device)
+        train, val = train_val_split(data)
+        return cls(text, tokenizer, train, val)
+
+    def batch(self, split: str, batch_size: int, block_size: int, generator: torch.Generator | None = None):
+        require(split in ("train", "val"), f"split must be 'train' or 'val', not {split!r}.")
+        return get_batch(self.train if split == "train" else self.val, batch_size, block_size, generator)

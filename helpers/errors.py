@@ -1,0 +1,16 @@
+"""One exception type for every mistake a workshop attendee can make.
+
+Library code raises `WorkshopError` with a message that names the problem *and* the fix.
+The command-line tools print that message on one line and exit with status 2; notebooks
+show it as the last line of the cell's output. Anything else is a bug in this project.
+"""
+
+
+class WorkshopError(ValueError):
+    """A problem with the user's input or environment, with a message that says how to fix it."""
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise `WorkshopError(message)` unless `condition` holds."""
+    if not condition:
+        raise WorkshopError(message)

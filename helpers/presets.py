@@ -1,0 +1,65 @@
+"""Named settings: `workshop` (the reference GPU run), `laptop` (learns in minutes on a CPU), `smoke` (seconds).
+
+A preset is a model shape plus training settings. `auto` picks `workshop` on a CUDA GPU and
+`laptop` anywhere else. Measured losses and times are in the README's preset table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .errors import require
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    model: dict = field(default_factory=dict)  # GPTConfig fields (vocab_size comes from the tokenizer)
+    train: dict = field(default_factory=dict)  # TrainConfig fields
+
+
+PRESETS = {
+    "workshop": Preset(
+        "the reference model (6 layers × 6 heads × 384 wide, context 256, ~10.7M parameters): a GPU run",
+        model=dict(block_size=256, n_layer=6, n_head=6, n_embd=384, dropout=0.2),
+        train=dict(
+            batch_size=64, max_iters=5000, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100,
+            eval_interval=250, eval_iters=200,
+        ),
+    ),
+    "laptop": Preset(
+        "a small model that learns visibly in about a minute on a laptop CPU",
+        model=dict(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0),
+        train=dict(
+            batch_size=32, max_iters=2000, learning_rate=2e-3, min_lr=2e-4, warmup_iters=100,
+            eval_interval=250, eval_iters=20,
+        ),
+    ),
+    "smoke": Preset(
+        "a tiny model for tests and CI: seconds on any machine, learns almost nothing",
+        model=dict(block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0),
+        train=dict(
+            batch_size=8, max_iters=30, learning_rate=3e-3, min_lr=3e-4, warmup_iters=5,
+            eval_interval=10, eval_iters=4, log_interval=5,
+        ),
+    ),
+}
+
+
+def smoke_mode() -> bool:
+    """True when WORKSHOP_SMOKE=1: notebooks and CI then train for seconds, not minutes."""
+    return os.environ.get("WORKSHOP_SMOKE", "") not in ("", "0", "false", "False")
+
+
+def resolve_preset_name(name: str, device: str) -> str:
+    if name == "auto":
+        return "workshop" if device == "cuda" else "laptop"
+    require(name in PRESETS, f"Unknown preset {name!r}. Fix: use one of auto, {', '.join(PRESETS)}.")
+    return name
+
+
+def get_preset(name: str, device: str = "cpu") -> tuple[str, Preset]:
+    """The preset called `name` (`auto`: by device), and its resolved name."""
+    resolved = resolve_preset_name(name, device)
+    return resolved, PRESETS[resolved]

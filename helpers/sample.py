@@ -1,0 +1,44 @@
+"""Sample from a trained run:
+
+    python -m helpers.sample --run runs/laptop --prompt "ROMEO:" --temperature 0.7 --top-k 50 --tokens 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .checkpoint import load_model
+from .device import pick_device
+from .errors import WorkshopError
+from .sampling import sample_text
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Sample text from a trained run.")
+    parser.add_argument("--run", required=True, help="run folder written by helpers.train (or a .safetensors file)")
+    parser.add_argument("--prompt", default="\n")
+    parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--top-k", type=int, default=50)
+    parser.add_argument("--top-p", type=float, default=None)
+    parser.add_argument("--tokens", type=int, default=300, help="how many characters to generate")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    try:
+        device = pick_device(args.device)
+        model, tokenizer = load_model(args.run, device=device)
+        print(
+            sample_text(
+                model, tokenizer, args.prompt, args.tokens,
+                temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+            )
+        )
+    except WorkshopError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

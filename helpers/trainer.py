@@ -1,0 +1,300 @@
+"""The training loop: AdamW, warm-up + cosine learning rate, train/val loss, best checkpoint.
+
+Library use (what notebook 05 builds up to):
+    trainer = Trainer(model, corpus, TrainConfig(max_iters=2000), callbacks=[LiveLossPlot()])
+    history = trainer.fit()
+
+The command line (`python -m helpers.train`) lives in train.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from . import checkpoint as ckpt
+from .data import Corpus
+from .device import autocast, compile_supported, pick_device, precision_for
+from .errors import WorkshopError, require
+from .model import GPT
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 64
+    max_iters: int = 5000
+    learning_rate: float = 1e-3  # peak, reached at the end of warm-up
+    min_lr: float = 1e-4  # the floor cosine decay ends on
+    warmup_iters: int = 100
+    lr_decay_iters: int | None = None  # defaults to max_iters
+    weight_decay: float = 0.1  # on matrices only (not biases, LayerNorms)
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0  # 0 switches clipping off
+    eval_interval: int = 250
+    eval_iters: int = 200  # batches per split in each loss estimate
+    log_interval: int = 10
+    seed: int = 1337
+    max_minutes: float | None = None  # wall-clock budget; stops early (with a final eval) when spent
+    device: str = "auto"
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    compile: bool | str = "auto"  # auto = on CUDA where it works
+    out_dir: str | None = None  # where checkpoints and metrics go; None keeps nothing on disk
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("batch_size", "max_iters", "eval_interval", "eval_iters", "log_interval"):
+            value = getattr(self, name)
+            require(isinstance(value, int) and value > 0, f"TrainConfig.{name} must be a positive integer, not {value!r}.")
+        require(self.learning_rate > 0 and self.min_lr >= 0, "learning_rate must be > 0 and min_lr ≥ 0.")
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to the peak, cosine decay to `min_lr` at `lr_decay_iters`, then flat."""
+    decay_iters = cfg.lr_decay_iters or cfg.max_iters
+    if step < cfg.warmup_iters:
+        return cfg.learning_rate * (step + 1) / cfg.warmup_iters
+    if step >= decay_iters:
+        return cfg.min_lr
+    progress = (step - cfg.warmup_iters) / max(1, decay_iters - cfg.warmup_iters)
+    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.learning_rate - cfg.min_lr)
+
+
+def make_optimizer(model: GPT, cfg: TrainConfig, device: str) -> torch.optim.AdamW:
+    """AdamW with weight decay on the weight matrices only; fused kernel on CUDA."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    extra = {"fused": True} if device == "cuda" else {}
+    return torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2), **extra)
+
+
+class Callback:
+    """Hooks into training; override what you need. The live loss plot is one of these."""
+
+    def on_train_start(self, trainer: Trainer) -> None: ...
+    def on_step(self, trainer: Trainer, step: int) -> None: ...
+    def on_eval(self, trainer: Trainer, record: dict) -> None: ...
+    def on_train_end(self, trainer: Trainer) -> None: ...
+
+
+class Trainer:
+    """Owns the model on its device, the optimizer, the loss history and the checkpoints."""
+
+    def __init__(self, model: GPT, corpus: Corpus, cfg: TrainConfig | None = None, callbacks=()):
+        self.cfg = cfg or TrainConfig()
+        self.device = pick_device(self.cfg.device)
+        self.precision = precision_for(self.device) if self.cfg.precision == "auto" else self.cfg.precision
+        torch.manual_seed(self.cfg.seed)
+        self.model = model.to(self.device)
+        self.corpus = corpus if corpus.train.device.type == self.device else Corpus.from_tokenizer(
+            corpus.text, corpus.tokenizer, self.device
+        )
+        block = self.model.config.block_size
+        require(
+            len(self.corpus.val) > block,
+            f"block_size={block} is longer than the validation split ({len(self.corpus.val)} tokens). "
+            "Fix: lower block_size or train on more text.",
+        )
+        self.optimizer = make_optimizer(self.model, self.cfg, self.device)
+        self.scaler = torch.amp.GradScaler(self.device, enabled=self.precision == "fp16")
+        self.batch_rng = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
+        self.callbacks = list(callbacks)
+        self.step = 0
+        self.history: list[dict] = []
+        self.best_val_loss = float("inf")
+        self.stopped_because = ""
+        self.out_dir = Path(self.cfg.out_dir) if self.cfg.out_dir else None
+        self._forward = self._choose_forward()
+
+    # ---- compile with a safe fallback -------------------------------------------------------
+    def _choose_forward(self):
+        wanted = self.cfg.compile
+        if wanted is False or wanted == "off":
+            return self.model
+        ok, why_not = compile_supported(self.device)
+        if not ok:
+            if wanted is True:
+                print(f"torch.compile skipped: {why_not}; training in eager mode.")
+            return self.model
+        return torch.compile(self.model)
+
+    def _fallback_to_eager(self, err: Exception) -> None:
+        warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); falling back to eager mode.")
+        self._forward = self.model
+
+    # ---- loss estimates ---------------------------------------------------------------------
+    @torch.no_grad()
+    def estimate_loss(self) -> dict[str, float]:
+        """Mean loss over `eval_iters` batches per split, the same batches at every evaluation."""
+        self.model.eval()
+        out = {}
+        for split in ("train", "val"):
+            rng = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 1)
+            losses = torch.zeros(self.cfg.eval_iters, device=self.device)
+            for i in range(self.cfg.eval_iters):
+                x, y = self.corpus.batch(split, self.cfg.batch_size, self.model.config.block_size, rng)
+                with autocast(self.device, self.precision):
+                    _, loss = self._forward(x, y)
+                losses[i] = loss.float()
+            out[split] = losses.mean().item()
+        self.model.train()
+        return out
+
+    # ---- one optimisation step --------------------------------------------------------------
+    def train_step(self) -> torch.Tensor:
+        lr = lr_at(self.step, self.cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x, y = self.corpus.batch("train", self.cfg.batch_size, self.model.config.block_size, self.batch_rng)
+        with autocast(self.device, self.precision):
+            _, loss = self._forward(x, y)
+        self.scaler.scale(loss).backward()
+        if self.cfg.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.detach()
+
+    def _guarded_step(self) -> torch.Tensor:
+        try:
+            return self.train_step()
+        except torch.OutOfMemoryError:
+            c = self.model.config
+            raise WorkshopError(
+                f"Out of GPU memory at batch_size={self.cfg.batch_size}, block_size={c.block_size}, "
+                f"n_layer={c.n_layer}, n_embd={c.n_embd}. Fix: lower batch_size first (e.g. "
+                f"{max(1, self.cfg.batch_size // 2)}), then block_size or the model size; restart the runtime "
+                "to free the memory."
+            ) from None
+        except Exception as err:  # a compiled graph that fails at its first run: go eager once
+            if self._forward is self.model or isinstance(err, WorkshopError):
+                raise
+            self._fallback_to_eager(err)
+            self.optimizer.zero_grad(set_to_none=True)
+            return self.train_step()
+
+    # ---- evaluation, history, checkpoints ---------------------------------------------------
+    def evaluate(self, tokens_per_s: float, elapsed: float) -> dict:
+        losses = self.estimate_loss()
+        if not all(math.isfinite(v) for v in losses.values()):
+            self._stop_on_nan(f"evaluation at step {self.step} gave {losses}")
+        improved = losses["val"] < self.best_val_loss
+        self.best_val_loss = min(self.best_val_loss, losses["val"])
+        record = {
+            "step": self.step, "train_loss": losses["train"], "val_loss": losses["val"],
+            "lr": lr_at(self.step, self.cfg), "tokens_per_s": tokens_per_s, "elapsed_s": elapsed,
+            "best": improved,
+        }
+        self.history.append(record)
+        if self.out_dir is not None:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.out_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+            if improved:
+                self.save(self.out_dir / ckpt.BEST)
+            self.save(self.out_dir / ckpt.LAST)
+        for cb in self.callbacks:
+            cb.on_eval(self, record)
+        return record
+
+    def _stop_on_nan(self, what: str) -> None:
+        kept = f" The last good checkpoint is kept in {self.out_dir}." if self.out_dir else ""
+        raise WorkshopError(
+            f"Training diverged: {what} is not a finite number.{kept} Fix: lower learning_rate "
+            f"(now {self.cfg.learning_rate}; try half), keep grad_clip on, or train in fp32 (precision='fp32')."
+        )
+
+    def save(self, path) -> Path:
+        rng = {"torch": torch.get_rng_state(), "batch": self.batch_rng.get_state()}
+        if self.device == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state()
+        training = {
+            "step": self.step, "history": self.history, "best_val_loss": self.best_val_loss,
+            "train_config": asdict(self.cfg), "precision": self.precision,
+        }
+        return ckpt.save_checkpoint(
+            path, self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng
+        )
+
+    def resume(self, path=None) -> Trainer:
+        """Continue from a checkpoint (default: `out_dir/last.safetensors`): weights, optimizer, RNG, step."""
+        path = path or (self.out_dir / ckpt.LAST if self.out_dir else None)
+        require(path is not None, "Nothing to resume from. Fix: pass the checkpoint path or set out_dir.")
+        state = ckpt.load_checkpoint(path, self.device)
+        require(
+            state.tokenizer.chars == self.corpus.tokenizer.chars,
+            f"{path} was trained on text with a different vocabulary. Fix: resume with the same corpus.",
+        )
+        ckpt.load_weights(self.model, state)
+        require(state.optimizer_state is not None, f"{path} holds weights only. Fix: resume from last.safetensors.")
+        self.optimizer.load_state_dict(state.optimizer_state)
+        if state.scaler_state:
+            self.scaler.load_state_dict(state.scaler_state)
+        torch.set_rng_state(state.rng["torch"])
+        self.batch_rng.set_state(state.rng["batch"].to("cpu"))
+        if "cuda" in state.rng and self.device == "cuda":
+            torch.cuda.set_rng_state(state.rng["cuda"].to("cpu"))
+        self.step = state.training["step"]
+        self.history = state.training["history"]
+        self.best_val_loss = state.training["best_val_loss"]
+        if self.out_dir is not None:  # metrics.jsonl must agree with the history we resume from
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.history))
+        return self
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def fit(self) -> list[dict]:
+        """Train until max_iters (or the time budget), evaluating every eval_interval steps."""
+        cfg, tokens_per_step = self.cfg, self.cfg.batch_size * self.model.config.block_size
+        self.model.train()
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        start = time.perf_counter()
+        window_start, window_steps = start, 0
+        earlier = self.history[-1]["elapsed_s"] if self.history else 0.0  # time spent before a resume
+        bar = tqdm(total=cfg.max_iters, initial=self.step, disable=not cfg.progress, desc="training", unit="step")
+        resumed_at = self.step if self.history else None
+        try:
+            while True:
+                due = self.step % cfg.eval_interval == 0 or self.step >= cfg.max_iters
+                out_of_time = cfg.max_minutes is not None and time.perf_counter() - start > 60 * cfg.max_minutes
+                if (due or out_of_time) and self.step != resumed_at:
+                    now = time.perf_counter()
+                    rate = tokens_per_step * window_steps / max(now - window_start, 1e-9)
+                    record = self.evaluate(rate, earlier + now - start)
+                    bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{record['val_loss']:.3f}")
+                    window_start, window_steps = time.perf_counter(), 0
+                if self.step >= cfg.max_iters or out_of_time:
+                    self.stopped_because = "time budget spent" if out_of_time else "max_iters reached"
+                    break
+                loss = self._guarded_step()
+                self.step += 1
+                window_steps += 1
+                bar.update(1)
+                if self.step % cfg.log_interval == 0:
+                    loss_value = loss.item()  # the only host sync between evaluations
+                    if not math.isfinite(loss_value):
+                        self._stop_on_nan(f"the training loss at step {self.step}")
+                    bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
+                for cb in self.callbacks:
+                    cb.on_step(self, self.step)
+        except KeyboardInterrupt:
+            self.stopped_because = f"interrupted at step {self.step}"
+            print(f"\nStopped at step {self.step}; the best checkpoint so far is kept.")
+        finally:
+            bar.close()
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
