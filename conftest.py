@@ -7,4 +7,3 @@ Run a notebook in full mode by opening it in Jupyter, not through pytest.
 import os
 
 os.environ.setdefault("WORKSHOP_SMOKE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")

@@ -80,7 +80,8 @@ def write_atomically(path: Path, payload: bytes) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it.
 
     A rename is atomic, so a crash or kill at any moment leaves either the old file or the new
-    one, never a mixture.
+    one, never a mixture. A kill mid-write leaves only a hidden `.<name>.<pid>.tmp` beside it,
+    which `remove_leftover_temp_files` clears when the run resumes.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -90,8 +91,31 @@ def write_atomically(path: Path, payload: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_folder(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself survive a power cut (POSIX); folders cannot be opened on Windows."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_leftover_temp_files(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files of checkpoint writes that were killed half-way (call it on resume)."""
+    leftovers = sorted(Path(folder).glob(".*.safetensors.*.tmp"))
+    for tmp in leftovers:
+        tmp.unlink(missing_ok=True)
+    return leftovers
 
 
 def save_checkpoint(
@@ -138,62 +162,99 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
     return path
 
 
+FIX_OTHER_CHECKPOINT = "Fix: use another checkpoint of the run (best/last.safetensors) or train again."
+
+
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Read and verify a checkpoint. Never executes code from the file (safetensors holds only data)."""
     path = resolve_checkpoint_path(path)
     raw = path.read_bytes()
-    try:
-        tensors = load_safetensors(raw)
-        with_header = _read_header(raw)
-    except (SafetensorError, ValueError, KeyError, json.JSONDecodeError, OSError) as err:
-        raise WorkshopError(
-            f"{path} is not a readable checkpoint: it is truncated or corrupted ({err}). "
-            "Fix: use another checkpoint of the run (best/last.safetensors) or train again."
-        ) from None
+    metadata = _read_metadata(raw, path)
     require(
-        with_header.get("format") == FORMAT,
-        f"{path} is not a gpt-from-scratch checkpoint (format {with_header.get('format')!r}). "
+        metadata.get("format") == json.dumps(FORMAT),
+        f"{path} is a safetensors file, but not a gpt-from-scratch checkpoint "
+        f"(format {metadata.get('format')!r}, expected {FORMAT!r}). "
         "Fix: load checkpoints written by helpers.train / save_checkpoint.",
     )
+    try:
+        header = {key: json.loads(value) for key, value in metadata.items()}
+        tensors = load_safetensors(raw)
+    except (SafetensorError, ValueError) as err:
+        raise WorkshopError(f"{path} is corrupted ({err}). {FIX_OTHER_CHECKPOINT}") from None
     require(
-        with_header.get("sha256") == _tensor_digest(tensors),
-        f"{path} is corrupted: its tensors do not match the checksum saved with them. "
-        "Fix: use another checkpoint of the run (best/last.safetensors) or train again.",
+        header.get("sha256") == _tensor_digest(tensors),
+        f"{path} is corrupted: its tensors do not match the checksum saved with them. {FIX_OTHER_CHECKPOINT}",
     )
-    config = GPTConfig(**with_header["config"])
-    model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-    model_state["lm_head.weight"] = model_state["transformer.wte.weight"]
-    optimizer_state = None
-    if "optimizer" in with_header:
-        optimizer_state = _join_optimizer_state(tensors, with_header["optimizer"])
+    try:
+        config = GPTConfig(**header["config"])
+        tokenizer = CharTokenizer(header["chars"])
+        model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        model_state["lm_head.weight"] = model_state["transformer.wte.weight"]
+        optimizer_state = None
+        if "optimizer" in header:
+            optimizer_state = _join_optimizer_state(tensors, header["optimizer"])
+    except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, WorkshopError):
+            raise
+        raise WorkshopError(f"{path} is incomplete ({type(err).__name__}: {err}). {FIX_OTHER_CHECKPOINT}") from None
     return Checkpoint(
         config=config,
-        tokenizer=CharTokenizer(with_header["chars"]),
+        tokenizer=tokenizer,
         model_state={k: v.to(device) for k, v in model_state.items()},
         optimizer_state=optimizer_state,
-        scaler_state=with_header.get("scaler"),
-        training=with_header.get("training", {}),
+        scaler_state=header.get("scaler"),
+        training=header.get("training", {}),
         rng={k[len("rng."):]: v for k, v in tensors.items() if k.startswith("rng.")},
     )
 
 
-def _read_header(raw: bytes) -> dict:
-    header_len = int.from_bytes(raw[:8], "little")
-    metadata = json.loads(raw[8 : 8 + header_len]).get("__metadata__") or {}
-    return {key: json.loads(value) for key, value in metadata.items()}
+def _read_metadata(raw: bytes, path: Path) -> dict[str, str]:
+    """The safetensors header's string metadata, or a WorkshopError saying what the file is instead.
+
+    Only JSON is parsed here: a pickle (what torch.save writes) is recognised and refused, never loaded.
+    """
+    header_len = int.from_bytes(raw[:8], "little") if len(raw) >= 8 else -1
+    if header_len < 0 or 8 + header_len > len(raw):
+        if raw[:4] == b"PK\x03\x04" or raw[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
+            raise WorkshopError(
+                f"{path} is a PyTorch pickle (torch.save), not a safetensors checkpoint; a pickle can run code "
+                "when loaded, so it is not opened. Fix: load checkpoints written by helpers.train / save_checkpoint."
+            )
+        raise WorkshopError(
+            f"{path} is truncated or not a checkpoint at all: its {len(raw)} bytes do not hold the header it "
+            f"starts with. {FIX_OTHER_CHECKPOINT}"
+        )
+    try:
+        header = json.loads(raw[8 : 8 + header_len])
+        metadata = header.pop("__metadata__", None) or {}
+        data_needed = max((entry["data_offsets"][1] for entry in header.values()), default=0)
+        require(all(isinstance(v, str) for v in metadata.values()), "metadata values must be strings")
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:  # JSON errors are ValueErrors
+        raise WorkshopError(
+            f"{path} is corrupted or not a checkpoint: its header is unreadable ({type(err).__name__}). "
+            f"{FIX_OTHER_CHECKPOINT}"
+        ) from None
+    data_present = len(raw) - 8 - header_len
+    require(
+        data_present >= data_needed,
+        f"{path} is truncated: it holds {data_present:,} of its {data_needed:,} bytes of tensors (a copy or "
+        f"download that did not finish?). {FIX_OTHER_CHECKPOINT}",
+    )
+    return metadata
 
 
-def load_weights(model: GPT, checkpoint: Checkpoint) -> GPT:
+def load_weights(model: GPT, checkpoint: Checkpoint, fix: str | None = None) -> GPT:
     """Copy a checkpoint's weights into `model`, refusing if the shapes of the two disagree."""
     mine, theirs = model.config.to_dict(), checkpoint.config.to_dict()
     shape_keys = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias")
     diffs = [f"{k}: checkpoint {theirs[k]} vs model {mine[k]}" for k in shape_keys if mine[k] != theirs[k]]
-    require(
-        not diffs,
-        "The checkpoint does not match this model (" + "; ".join(diffs) + "). "
-        "Fix: build the model from the checkpoint's config (load_model does this), or retrain with this config.",
-    )
-    model.load_state_dict(checkpoint.model_state)
+    fix = fix or "Fix: build the model from the checkpoint's config (load_model does this), or retrain with this config."
+    require(not diffs, "The checkpoint does not match this model (" + "; ".join(diffs) + "). " + fix)
+    try:
+        model.load_state_dict(checkpoint.model_state)
+    except RuntimeError as err:  # a file whose tensors disagree with its own config
+        first_line = str(err).strip().splitlines()[-1].strip()
+        raise WorkshopError(f"The checkpoint's weights do not fit its config ({first_line}). {fix}") from None
     return model
 
 

@@ -82,13 +82,18 @@ def load_text(path: str | os.PathLike | None = None) -> str:
     path = find_corpus(path)
     raw = Path(path).read_bytes()
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark (Windows editors) is no character
     except UnicodeDecodeError as err:
         raise WorkshopError(
             f"{path} is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}). "
             "Fix: use the plain-text tiny Shakespeare file (or any UTF-8 .txt file), not a binary or zip."
         ) from None
     require(text.strip() != "", f"{path} is empty. Fix: use a text file with some writing in it.")
+    require(
+        "\x00" not in text,
+        f"{path} is binary or UTF-16, not UTF-8 text (it contains NUL bytes, the first at character {text.find(chr(0))}). "
+        "Fix: use the plain-text tiny Shakespeare file, or re-save your text as UTF-8.",
+    )
     return text
 
 

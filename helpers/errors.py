@@ -14,3 +14,8 @@ def require(condition: bool, message: str) -> None:
     """Raise `WorkshopError(message)` unless `condition` holds."""
     if not condition:
         raise WorkshopError(message)
+
+
+def one_line(err: BaseException) -> str:
+    """The error's message on a single line, as the command-line tools print it."""
+    return " ".join(line.strip() for line in str(err).splitlines() if line.strip())

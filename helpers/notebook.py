@@ -42,3 +42,45 @@ def setup(seed: int | None = 1337) -> str:
     if smoke_mode():
         print("WORKSHOP_SMOKE=1: smoke mode, training cells run for seconds (results will be poor).")
     return device
+
+
+def notebook_run_dir(use_drive: bool = False):
+    """Where notebook 05 keeps its run: runs/notebook (runs/notebook-smoke in smoke mode, so that CI's
+    seconds-long model never stands in for the real one when you open the notebooks afterwards).
+
+    use_drive=True (Colab only) puts it on Google Drive, where it survives a disconnect.
+    """
+    from .colab import run_dir
+
+    return run_dir("notebook-smoke" if smoke_mode() else "notebook", use_drive=use_drive)
+
+
+def trained_model(device: str | None = None, run=None):
+    """`(model, tokenizer)` from notebook 05's best checkpoint; trains one first (progress shown) if none.
+
+    Lets notebooks 06-08 run on their own in a fresh Colab. `run` is the run folder (default:
+    `notebook_run_dir()`); pass `notebook_run_dir(use_drive=True)` if notebook 05 saved to Drive.
+    """
+    from pathlib import Path
+
+    import torch
+
+    from .checkpoint import BEST, load_model
+    from .data import Corpus
+    from .model import GPT, GPTConfig
+    from .presets import get_preset
+    from .trainer import Trainer, TrainConfig
+
+    device = pick_device(device)
+    run = Path(run) if run is not None else notebook_run_dir()
+    if not (run / BEST).is_file():
+        preset_name, preset = get_preset("smoke" if smoke_mode() else "auto", device)
+        print(f"No trained model in {run}: training one with the '{preset_name}' preset first.")
+        corpus = Corpus.load()
+        cfg = TrainConfig(**preset.train, device=device, out_dir=str(run))
+        torch.manual_seed(cfg.seed)  # the same initial weights as `python -m helpers.train`
+        model = GPT(GPTConfig(vocab_size=corpus.tokenizer.vocab_size, **preset.model))
+        Trainer(model, corpus, cfg).fit()
+    model, tokenizer = load_model(run, device)
+    print(f"Loaded {run / BEST}: {model.num_params() / 1e6:.2f}M parameters on {device}.")
+    return model, tokenizer

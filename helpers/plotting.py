@@ -1,7 +1,9 @@
-"""Static plots of a training history: train and val loss, with the best val point marked."""
+"""Plots of a training history: train and val loss, the best val point (the sweet spot) and the
+onset of overfitting. Used by the static plot (`plot_history`) and the live one (`helpers.live`)."""
 
 from __future__ import annotations
 
+import io
 import math
 
 
@@ -11,25 +13,55 @@ def best_point(history: list[dict]) -> dict | None:
     return min(finite, key=lambda r: r["val_loss"]) if finite else None
 
 
-def draw_losses(ax, history: list[dict], label: str = "", log_scale: bool = False) -> None:
-    """Draw train and val loss of one run onto `ax` (used by the static and the live plot)."""
+def overfitting_onset(history: list[dict], patience: int = 3) -> dict | None:
+    """The first evaluation of the first stretch of `patience` evaluations in a row where val loss
+    rose while train loss fell: the talk's sign of overfitting. None while that has not happened."""
+    streak_start, streak = None, 0
+    for before, now in zip(history, history[1:]):
+        if now["val_loss"] > before["val_loss"] and now["train_loss"] < before["train_loss"]:
+            streak_start = now if streak == 0 else streak_start
+            streak += 1
+            if streak >= patience:
+                return streak_start
+        else:
+            streak = 0
+    return None
+
+
+def draw_losses(
+    ax, history: list[dict], label: str = "", log_scale: bool = False, patience: int = 3, faded: bool = False
+) -> None:
+    """Draw train and val loss of one run onto `ax` (used by the static and the live plot).
+
+    Marks the best val point as the sweet spot, and the onset of overfitting (see `overfitting_onset`)
+    with a dotted vertical line. `faded` draws an earlier run (an overlay) in lighter lines.
+    """
     steps = [r["step"] for r in history]
     prefix = f"{label} " if label else ""
-    train_line, = ax.plot(steps, [r["train_loss"] for r in history], label=f"{prefix}train")
-    ax.plot(steps, [r["val_loss"] for r in history], "--", color=train_line.get_color(), label=f"{prefix}val")
+    alpha = 0.45 if faded else 1.0
+    train_line, = ax.plot(steps, [r["train_loss"] for r in history], label=f"{prefix}train", alpha=alpha)
+    color = train_line.get_color()
+    ax.plot(steps, [r["val_loss"] for r in history], "--", color=color, label=f"{prefix}val", alpha=alpha)
     best = best_point(history)
     if best is not None:
-        ax.plot([best["step"]], [best["val_loss"]], "o", color=train_line.get_color(), markersize=8)
+        ax.plot([best["step"]], [best["val_loss"]], "o", color=color, markersize=8, alpha=alpha)
         ax.annotate(
-            f"best val {best['val_loss']:.3f}", (best["step"], best["val_loss"]),
-            textcoords="offset points", xytext=(5, 8), fontsize=8,
+            f"sweet spot: best val {best['val_loss']:.3f}", (best["step"], best["val_loss"]),
+            textcoords="offset points", xytext=(5, 8), fontsize=8, color=color, alpha=alpha,
+        )
+    onset = overfitting_onset(history, patience)
+    if onset is not None:
+        ax.axvline(onset["step"], color=color, linestyle=":", alpha=0.8 * alpha)
+        ax.annotate(
+            "overfitting: val ↑ while train ↓", (onset["step"], onset["val_loss"]),
+            textcoords="offset points", xytext=(5, -14), fontsize=8, color="crimson", alpha=alpha,
         )
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (log scale)" if log_scale else "loss")
     if log_scale:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
 
 
 def plot_history(history: list[dict], path=None, title: str = "train and val loss", log_scale: bool = False):
@@ -43,3 +75,18 @@ def plot_history(history: list[dict], path=None, title: str = "train and val los
     if path is not None:
         fig.savefig(path, dpi=100)
     return fig
+
+
+def new_figure(width: float, height: float):
+    """A matplotlib Figure outside pyplot: nothing shows it behind our back (no duplicate plots
+    in notebooks), and it is freed when dropped. Render it with `figure_png`."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """The figure as PNG bytes: what a display handle or an ipywidgets.Image shows, in any frontend."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()

@@ -10,7 +10,7 @@ import sys
 
 from .checkpoint import load_model
 from .device import pick_device
-from .errors import WorkshopError
+from .errors import WorkshopError, one_line
 from .sampling import sample_text
 
 
@@ -19,7 +19,7 @@ def main(argv=None) -> int:
     parser.add_argument("--run", required=True, help="run folder written by helpers.train (or a .safetensors file)")
     parser.add_argument("--prompt", default="\n")
     parser.add_argument("--temperature", type=float, default=0.7)
-    parser.add_argument("--top-k", type=int, default=50)
+    parser.add_argument("--top-k", type=int, default=None, help="default: 50, or the vocabulary size if smaller")
     parser.add_argument("--top-p", type=float, default=None)
     parser.add_argument("--tokens", type=int, default=300, help="how many characters to generate")
     parser.add_argument("--seed", type=int, default=None)
@@ -31,11 +31,12 @@ def main(argv=None) -> int:
         print(
             sample_text(
                 model, tokenizer, args.prompt, args.tokens,
-                temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+                temperature=args.temperature, top_p=args.top_p, seed=args.seed,
+                top_k=args.top_k if args.top_k is not None else min(50, tokenizer.vocab_size),
             )
         )
     except WorkshopError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
     return 0
 

@@ -16,7 +16,7 @@ import torch
 from . import checkpoint as ckpt
 from .data import Corpus
 from .device import pick_device
-from .errors import WorkshopError
+from .errors import WorkshopError, one_line
 from .model import GPT, GPTConfig
 from .plotting import plot_history
 from .presets import PRESETS, get_preset
@@ -73,8 +73,9 @@ def run_from_args(args) -> Trainer:
     if args.resume:
         trainer.resume()
         print(f"resumed from {out_dir / ckpt.LAST} at step {trainer.step}")
-    elif (out_dir / "metrics.jsonl").exists():
-        (out_dir / "metrics.jsonl").unlink()  # a fresh run starts a fresh log
+    else:  # a fresh run starts a fresh log
+        (out_dir / "metrics.jsonl").unlink(missing_ok=True)
+        ckpt.remove_leftover_temp_files(out_dir)
     print(
         f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, device {device}, "
         f"precision {trainer.precision}, {train_cfg.max_iters} steps → {out_dir}"
@@ -98,7 +99,7 @@ def main(argv=None) -> int:
     try:
         run_from_args(args)
     except WorkshopError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
     return 0
 

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
 from .data import Corpus
-from .device import autocast, compile_supported, pick_device, precision_for
+from .device import autocast, compile_supported, fused_adamw_supported, pick_device, precision_for, use_tf32_matmuls
 from .errors import WorkshopError, require
 from .model import GPT
 
@@ -40,6 +40,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # 0 switches clipping off
     eval_interval: int = 250
     eval_iters: int = 200  # batches per split in each loss estimate
+    val_full_split: bool = False  # val loss over the whole val split (exact, ~len(val) tokens) instead of eval_iters batches
     log_interval: int = 10
     seed: int = 1337
     max_minutes: float | None = None  # wall-clock budget; stops early (with a final eval) when spent
@@ -68,14 +69,21 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 
 
 def make_optimizer(model: GPT, cfg: TrainConfig, device: str) -> torch.optim.AdamW:
-    """AdamW with weight decay on the weight matrices only; fused kernel on CUDA."""
+    """AdamW with weight decay on the weight matrices only; one fused kernel where PyTorch has it."""
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
-    extra = {"fused": True} if device == "cuda" else {}
+    extra = {"fused": True} if fused_adamw_supported(device) else {}
     return torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2), **extra)
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, or the RuntimeError Apple's MPS backend raises when memory runs out."""
+    return isinstance(err, torch.cuda.OutOfMemoryError) or (
+        isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+    )
 
 
 class Callback:
@@ -94,6 +102,7 @@ class Trainer:
         self.cfg = cfg or TrainConfig()
         self.device = pick_device(self.cfg.device)
         self.precision = precision_for(self.device) if self.cfg.precision == "auto" else self.cfg.precision
+        use_tf32_matmuls(self.device)
         torch.manual_seed(self.cfg.seed)
         self.model = model.to(self.device)
         self.corpus = corpus if corpus.train.device.type == self.device else Corpus.from_tokenizer(
@@ -132,23 +141,59 @@ class Trainer:
         warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); falling back to eager mode.")
         self._forward = self.model
 
+    def _forward_or_eager(self, x, y):
+        """The compiled forward, going eager if it fails: evaluation at step 0 is its first call."""
+        try:
+            return self._forward(x, y)
+        except Exception as err:
+            if self._forward is self.model or isinstance(err, WorkshopError) or is_out_of_memory(err):
+                raise
+            self._fallback_to_eager(err)
+            return self.model(x, y)
+
     # ---- loss estimates ---------------------------------------------------------------------
     @torch.no_grad()
     def estimate_loss(self) -> dict[str, float]:
-        """Mean loss over `eval_iters` batches per split, the same batches at every evaluation."""
+        """Mean loss over `eval_iters` batches per split, the same batches at every evaluation.
+
+        With `val_full_split`, the val loss is exact instead (see full_split_loss).
+        """
         self.model.eval()
         out = {}
-        for split in ("train", "val"):
+        for split in ("train",) if self.cfg.val_full_split else ("train", "val"):
             rng = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 1)
             losses = torch.zeros(self.cfg.eval_iters, device=self.device)
             for i in range(self.cfg.eval_iters):
                 x, y = self.corpus.batch(split, self.cfg.batch_size, self.model.config.block_size, rng)
                 with autocast(self.device, self.precision):
-                    _, loss = self._forward(x, y)
+                    _, loss = self._forward_or_eager(x, y)
                 losses[i] = loss.float()
             out[split] = losses.mean().item()
+        if self.cfg.val_full_split:
+            out["val"] = self.full_split_loss("val")
         self.model.train()
         return out
+
+    @torch.no_grad()
+    def full_split_loss(self, split: str = "val", windows_per_batch: int = 128) -> float:
+        """Exact loss over a whole split: non-overlapping block_size windows, each token scored once.
+
+        No sampling noise, and for the val split (10% of the text) cheaper than 200 random batches.
+        The last partial window is left out.
+        """
+        data = self.corpus.val if split == "val" else self.corpus.train
+        block = self.model.config.block_size
+        n = (len(data) - 1) // block
+        x, y = data[: n * block].view(n, block), data[1 : n * block + 1].view(n, block)
+        was_training = self.model.training
+        self.model.eval()
+        total = torch.zeros((), device=self.device)
+        for i in range(0, n, windows_per_batch):
+            with autocast(self.device, self.precision):
+                _, loss = self.model(x[i : i + windows_per_batch], y[i : i + windows_per_batch])
+            total += loss.float() * len(x[i : i + windows_per_batch])
+        self.model.train(was_training)
+        return (total / n).item()
 
     # ---- one optimisation step --------------------------------------------------------------
     def train_step(self) -> torch.Tensor:
@@ -169,27 +214,38 @@ class Trainer:
 
     def _guarded_step(self) -> torch.Tensor:
         try:
-            return self.train_step()
-        except torch.OutOfMemoryError:
-            c = self.model.config
-            raise WorkshopError(
-                f"Out of GPU memory at batch_size={self.cfg.batch_size}, block_size={c.block_size}, "
-                f"n_layer={c.n_layer}, n_embd={c.n_embd}. Fix: lower batch_size first (e.g. "
-                f"{max(1, self.cfg.batch_size // 2)}), then block_size or the model size; restart the runtime "
-                "to free the memory."
-            ) from None
-        except Exception as err:  # a compiled graph that fails at its first run: go eager once
-            if self._forward is self.model or isinstance(err, WorkshopError):
-                raise
-            self._fallback_to_eager(err)
-            self.optimizer.zero_grad(set_to_none=True)
-            return self.train_step()
+            try:
+                return self.train_step()
+            except Exception as err:  # a compiled graph that fails at its first run: go eager once
+                if self._forward is self.model or isinstance(err, WorkshopError) or is_out_of_memory(err):
+                    raise
+                self._fallback_to_eager(err)
+                self.optimizer.zero_grad(set_to_none=True)
+                return self.train_step()
+        except Exception as err:
+            if is_out_of_memory(err):
+                raise self._out_of_memory_error("training") from None
+            raise
+
+    def _out_of_memory_error(self, during: str) -> WorkshopError:
+        c = self.model.config
+        return WorkshopError(
+            f"Out of GPU memory during {during} at batch_size={self.cfg.batch_size}, block_size={c.block_size}, "
+            f"n_layer={c.n_layer}, n_embd={c.n_embd}. Fix: lower batch_size first (e.g. "
+            f"{max(1, self.cfg.batch_size // 2)}: --batch-size or TrainConfig(batch_size=...)), then block_size "
+            "or the model size; in a notebook, restart the runtime to free the memory."
+        )
 
     # ---- evaluation, history, checkpoints ---------------------------------------------------
     def evaluate(self, tokens_per_s: float, elapsed: float) -> dict:
-        losses = self.estimate_loss()
+        try:
+            losses = self.estimate_loss()
+        except Exception as err:
+            if is_out_of_memory(err):
+                raise self._out_of_memory_error("evaluation") from None
+            raise
         if not all(math.isfinite(v) for v in losses.values()):
-            self._stop_on_nan(f"evaluation at step {self.step} gave {losses}")
+            self._stop_on_nan(f"the loss at the evaluation of step {self.step} ({losses})")
         improved = losses["val"] < self.best_val_loss
         self.best_val_loss = min(self.best_val_loss, losses["val"])
         record = {
@@ -232,13 +288,27 @@ class Trainer:
         """Continue from a checkpoint (default: `out_dir/last.safetensors`): weights, optimizer, RNG, step."""
         path = path or (self.out_dir / ckpt.LAST if self.out_dir else None)
         require(path is not None, "Nothing to resume from. Fix: pass the checkpoint path or set out_dir.")
+        if Path(path).is_dir():  # a run folder: continue from its last checkpoint
+            path = Path(path) / ckpt.LAST
+        require(
+            Path(path).is_file(),
+            f"Nothing to resume: no checkpoint at {path}. Fix: start without resuming (drop --resume), "
+            "or point out_dir (--out) at the folder of the run to continue.",
+        )
         state = ckpt.load_checkpoint(path, self.device)
         require(
             state.tokenizer.chars == self.corpus.tokenizer.chars,
             f"{path} was trained on text with a different vocabulary. Fix: resume with the same corpus.",
         )
-        ckpt.load_weights(self.model, state)
-        require(state.optimizer_state is not None, f"{path} holds weights only. Fix: resume from last.safetensors.")
+        ckpt.load_weights(
+            self.model, state, fix="Fix: resume with the model settings the run started with (same preset), "
+            "or start a new run in another out_dir.",
+        )
+        require(
+            state.optimizer_state is not None and "torch" in state.rng and "batch" in state.rng,
+            f"{path} holds weights only. Fix: resume from last.safetensors.",
+        )
+        ckpt.remove_leftover_temp_files(Path(path).parent)  # from a write that a disconnect cut short
         self.optimizer.load_state_dict(state.optimizer_state)
         if state.scaler_state:
             self.scaler.load_state_dict(state.scaler_state)

@@ -47,3 +47,29 @@ device = setup()'''
 
 def setup_source(repo: str) -> str:
     return SETUP_CELL.format(repo=repo)
+
+
+README_START, README_END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
+
+
+def notebook_title(path: Path) -> str:
+    """The title line (`# 03 · Attention ...`) of a notebook's first cell, without the '#'."""
+    import nbformat
+
+    first_cell = nbformat.read(path, as_version=4).cells[0].source
+    return next(line.lstrip("# ").strip() for line in first_cell.splitlines() if line.startswith("# "))
+
+
+def readme_table(repo: str) -> str:
+    """The README's table of notebooks, one Colab badge per row, between its two markers."""
+    rows = ["| notebook | open |", "|---|---|"]
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        rows.append(f"| [{notebook_title(path)}](notebooks/{path.name}) | {badge_markdown(repo, path.name)} |")
+    return "\n".join([README_START, *rows, README_END])
+
+
+def sync_readme(repo: str) -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    readme.write_text(text[:start] + readme_table(repo) + text[end:])

@@ -3,7 +3,8 @@
     python tools/set_repo.py your-name/gpt-from-scratch
 
 Writes the name to pyproject.toml ([tool.gpt-from-scratch] github), then rewrites the first
-two cells of every notebook (badge, setup) from tools/notebook_cells.py.
+two cells of every notebook (badge, setup) from tools/notebook_cells.py, and the README's table of
+notebooks and their Colab badges.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 
 import nbformat
 
-from notebook_cells import NOTEBOOKS, ROOT, badge_markdown, configured_repo, setup_source
+from notebook_cells import NOTEBOOKS, ROOT, badge_markdown, configured_repo, setup_source, sync_readme
 
 
 def sync_notebook(path, repo: str) -> None:
@@ -40,6 +41,8 @@ def main(argv: list[str]) -> int:
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
         sync_notebook(path, repo)
         print(f"{path.name}: badge and setup cell → {repo}")
+    sync_readme(repo)
+    print(f"README.md: notebook table → {repo}")
     return 0
 
 

@@ -1,0 +1,89 @@
+"""Surviving a Colab disconnect: keep the run folder on Google Drive and pick up where training stopped.
+
+    from helpers.colab import run_dir, resume_or_start
+    cfg = TrainConfig(out_dir=str(run_dir("workshop", use_drive=True)))
+    history = resume_or_start(Trainer(model, corpus, cfg)).fit()
+
+Re-running those cells after a disconnect continues from the last checkpoint (every eval_interval
+steps) instead of starting over. Outside Colab, `run_dir(name)` is simply `runs/<name>` in this checkout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import checkpoint as ckpt
+from .data import repo_root
+from .errors import WorkshopError, require
+from .notebook import in_colab
+
+DRIVE_MOUNT_POINT = Path("/content/drive")
+DRIVE_PROJECT_FOLDER = "gpt-from-scratch"
+
+
+def local_runs_folder() -> Path:
+    """`runs/` in this checkout (or in the current folder when helpers is installed elsewhere)."""
+    return (repo_root() or Path.cwd()) / "runs"
+
+
+def mount_drive() -> Path:
+    """Mount Google Drive (Colab asks for permission once per session) and return My Drive."""
+    my_drive = DRIVE_MOUNT_POINT / "MyDrive"
+    if not my_drive.is_dir():
+        from google.colab import drive
+
+        try:
+            drive.mount(str(DRIVE_MOUNT_POINT))
+        except Exception as err:  # permission refused, or the mount timed out
+            raise WorkshopError(
+                f"Could not mount Google Drive ({type(err).__name__}: {err}). Fix: run the cell again and allow "
+                "access in the pop-up, or use run_dir(name) without use_drive (the run is then lost on disconnect)."
+            ) from None
+    return my_drive
+
+
+def run_dir(name: str, use_drive: bool = False) -> Path:
+    """The folder run `name` keeps its checkpoints and metrics in (created if missing).
+
+    Locally: <checkout>/runs/<name>. In Colab with use_drive=True:
+    /content/drive/MyDrive/gpt-from-scratch/runs/<name>, which survives a disconnect.
+    """
+    require(
+        isinstance(name, str) and name.strip() not in ("", ".", "..") and not any(c in name for c in "/\\:"),
+        f"Run name {name!r} is not a plain folder name. Fix: use letters, digits, '-' or '_' (e.g. 'workshop').",
+    )
+    if use_drive:
+        require(
+            in_colab(),
+            "use_drive=True works only in Google Colab (it mounts your Google Drive there). "
+            "Fix: use run_dir(name) here; runs are kept under runs/ on this machine and survive a restart.",
+        )
+        base = mount_drive() / DRIVE_PROJECT_FOLDER / "runs"
+    else:
+        base = local_runs_folder()
+    folder = base / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def resume_or_start(trainer):
+    """Resume `trainer` from out_dir/last.safetensors when there is one, else start fresh; returns it.
+
+    Say where it starts, so a re-run cell after a disconnect shows that nothing was lost.
+    """
+    require(
+        trainer.out_dir is not None,
+        "resume_or_start needs a run folder to look in. Fix: TrainConfig(out_dir=str(run_dir('workshop'))).",
+    )
+    last = trainer.out_dir / ckpt.LAST
+    if last.is_file():
+        trainer.resume(last)
+        done = " (already finished: raise max_iters to train further)" if trainer.step >= trainer.cfg.max_iters else ""
+        print(
+            f"Resuming from {last} at step {trainer.step} of {trainer.cfg.max_iters}{done}; "
+            f"best val loss so far {trainer.best_val_loss:.4f}."
+        )
+    else:
+        (trainer.out_dir / "metrics.jsonl").unlink(missing_ok=True)  # a stale log would mix two runs
+        print(f"Starting fresh: no checkpoint in {trainer.out_dir} yet.")
+    return trainer

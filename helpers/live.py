@@ -1,0 +1,225 @@
+"""A live train/val loss plot that redraws one figure in place while `Trainer.fit()` runs.
+
+    trainer = Trainer(model, corpus, cfg, callbacks=[LiveLossPlot()])
+    history = trainer.fit()
+
+It marks the best val point (the sweet spot), flags the onset of overfitting (val rising for
+`patience` evaluations while train falls), and shows the learning-rate schedule, tokens/s and an
+ETA. Earlier runs can be drawn too: `LiveLossPlot(overlay={"dropout 0": history0}, label="dropout 0.2")`.
+
+How it stays portable: each redraw renders a PNG and replaces the previous one through an IPython
+display handle, so it works in Jupyter, Colab (ipywidgets 7.7), VS Code and classic Notebook
+without ipympl, and the last image stays in the saved notebook. Outside a notebook it prints lines.
+The logic (ETA, status line; sweet spot and overfitting in plotting.py) is in plain functions.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .plotting import best_point, draw_losses, figure_png, new_figure, overfitting_onset
+from .trainer import Callback, TrainConfig, lr_at
+
+
+# ---- pure logic, testable without a screen -----------------------------------------------------
+def eta_seconds(step: int, max_iters: int, start_step: int, elapsed_s: float, budget_s: float | None = None):
+    """Seconds left at the pace since `start_step`; None before any step has been timed.
+
+    With a time budget (TrainConfig.max_minutes), training stops when it is spent, so never more than that.
+    """
+    done = step - start_step
+    if done <= 0 or elapsed_s <= 0:
+        return None
+    eta = max(0, max_iters - step) * elapsed_s / done
+    if budget_s is not None:
+        eta = max(0.0, min(eta, budget_s - elapsed_s))
+    return eta
+
+
+def format_duration(seconds: float | None) -> str:
+    """'1h 02m', '3m 05s', '12s'; '?' when unknown."""
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def format_rate(tokens_per_s: float) -> str:
+    """Tokens per second, short: '850 tok/s', '45.2k tok/s', '1.3M tok/s'."""
+    if tokens_per_s >= 1e6:
+        return f"{tokens_per_s / 1e6:.1f}M tok/s"
+    if tokens_per_s >= 1e3:
+        return f"{tokens_per_s / 1e3:.1f}k tok/s"
+    return f"{tokens_per_s:.0f} tok/s"
+
+
+def status_line(history: list[dict], max_iters: int, eta: float | None, patience: int = 3) -> str:
+    """One line about the latest evaluation: losses, LR, speed, ETA, sweet spot, overfitting."""
+    if not history:
+        return "waiting for the first evaluation"
+    last = history[-1]
+    parts = [
+        f"step {last['step']}/{max_iters}",
+        f"train {last['train_loss']:.4f}",
+        f"val {last['val_loss']:.4f}",
+        f"lr {last['lr']:.2e}",
+    ]
+    if last.get("tokens_per_s"):
+        parts.append(format_rate(last["tokens_per_s"]))
+    parts.append(f"ETA {format_duration(eta)}")
+    best = best_point(history)
+    if best is not None:
+        parts.append(f"sweet spot: val {best['val_loss']:.4f} @ step {best['step']}")
+    onset = overfitting_onset(history, patience)
+    if onset is not None:
+        parts.append(f"overfitting since step {onset['step']}")
+    return " | ".join(parts)
+
+
+def lr_curve(cfg: TrainConfig, points: int = 200) -> tuple[list[int], list[float]]:
+    """The whole learning-rate schedule, sampled at up to `points` steps, for the side panel."""
+    stride = max(1, cfg.max_iters // points)
+    steps = list(range(0, cfg.max_iters + 1, stride))
+    return steps, [lr_at(s, cfg) for s in steps]
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, Notebook, Colab, VS Code), False in a terminal."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+# ---- the callback ------------------------------------------------------------------------------
+class LiveLossPlot(Callback):
+    """Redraws train/val loss, LR schedule, tokens/s and ETA at every evaluation (see module doc).
+
+    mode: "auto" (a figure in a notebook, text lines elsewhere), "figure" or "text".
+    """
+
+    def __init__(
+        self, log_scale: bool = False, overlay: dict | None = None, label: str | None = None,
+        patience: int = 3, mode: str = "auto",
+    ):
+        from .errors import require
+
+        require(mode in ("auto", "figure", "text"), f"mode={mode!r} is unknown. Fix: use 'auto', 'figure' or 'text'.")
+        require(
+            overlay is None or (isinstance(overlay, dict) and all(isinstance(h, list) for h in overlay.values())),
+            "overlay must be a dict {label: history}, e.g. {'dropout 0': history0} with history0 = trainer.fit().",
+        )
+        self.log_scale, self.overlay, self.label, self.patience = log_scale, dict(overlay or {}), label, patience
+        self.mode = mode
+        self.trainer = None
+        self.figure = None  # the latest matplotlib Figure (tests read its data)
+        self.png: bytes | None = None  # the latest image shown
+        self.redraws = 0
+        self.lines: list[str] = []  # the text lines printed (text mode)
+        self._handle = None
+
+    # what was trained so far (the trainer's history, so a resumed run shows its whole past)
+    @property
+    def history(self) -> list[dict]:
+        return self.trainer.history if self.trainer is not None else []
+
+    @property
+    def use_figure(self) -> bool:
+        return self.mode == "figure" or (self.mode == "auto" and in_notebook())
+
+    def eta(self) -> float | None:
+        if self.trainer is None or not self.history:
+            return None
+        cfg = self.trainer.cfg
+        budget = 60 * cfg.max_minutes if cfg.max_minutes is not None else None
+        elapsed = time.perf_counter() - self._started
+        return eta_seconds(self.history[-1]["step"], cfg.max_iters, self._start_step, elapsed, budget)
+
+    # ---- Callback hooks
+    def on_train_start(self, trainer) -> None:
+        self.trainer, self._handle, self._finished = trainer, None, False
+        self._started, self._start_step = time.perf_counter(), trainer.step
+
+    def on_eval(self, trainer, record: dict) -> None:
+        self.update()
+
+    def on_train_end(self, trainer) -> None:
+        self._finished = True
+        self.update()
+
+    # ---- drawing
+    def title(self) -> str:
+        cfg, history = self.trainer.cfg, self.history
+        if not history:
+            return "waiting for the first evaluation"
+        last = history[-1]
+        if self._finished:
+            took = format_duration(time.perf_counter() - self._started)
+            why = self.trainer.stopped_because or "stopped"
+            return f"done at step {last['step']}/{cfg.max_iters} ({why}) in {took}"
+        speed = f" · {format_rate(last['tokens_per_s'])}" if last.get("tokens_per_s") else ""
+        return f"step {last['step']}/{cfg.max_iters}{speed} · ETA {format_duration(self.eta())}"
+
+    def draw(self):
+        """A new Figure of the current state: losses (left), LR schedule and tokens/s (right)."""
+        fig = new_figure(10, 4.2)
+        grid = fig.add_gridspec(2, 3)
+        ax_loss = fig.add_subplot(grid[:, :2])
+        ax_lr = fig.add_subplot(grid[0, 2])
+        ax_speed = fig.add_subplot(grid[1, 2])
+        for name, past in self.overlay.items():
+            draw_losses(ax_loss, past, label=name, log_scale=self.log_scale, patience=self.patience, faded=True)
+        history = self.history
+        if history:
+            draw_losses(ax_loss, history, label=self.label or "", log_scale=self.log_scale, patience=self.patience)
+        ax_loss.set_title(self.title(), fontsize=10)
+
+        cfg = self.trainer.cfg
+        steps, lrs = lr_curve(cfg)
+        ax_lr.plot(steps, lrs, color="gray", linewidth=1)
+        now = history[-1]["step"] if history else self.trainer.step
+        ax_lr.plot([now], [lr_at(now, cfg)], "o", color="tab:red", markersize=5)
+        ax_lr.set_title("learning rate", fontsize=9)
+        ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+        ax_lr.tick_params(labelsize=7)
+
+        timed = [r for r in history if r.get("tokens_per_s")]
+        ax_speed.plot([r["step"] for r in timed], [r["tokens_per_s"] for r in timed], ".-", color="tab:green")
+        ax_speed.set_title("tokens/s" + (f": {format_rate(timed[-1]['tokens_per_s'])}" if timed else ""), fontsize=9)
+        ax_speed.set_xlabel("step", fontsize=8)
+        ax_speed.tick_params(labelsize=7)
+        fig.tight_layout()
+        return fig
+
+    def update(self) -> None:
+        """Redraw in place (notebook) or print one line (terminal)."""
+        if self.trainer is None:
+            return
+        if not self.use_figure:
+            line = status_line(self.history, self.trainer.cfg.max_iters, self.eta(), self.patience)
+            if self._finished:
+                line = f"{self.title()} | {line}"
+            self.lines.append(line)
+            print(line, flush=True)
+            return
+        self.figure = self.draw()
+        self.png = figure_png(self.figure)
+        self.redraws += 1
+        self._show(self.png)
+
+    def _show(self, png: bytes) -> None:
+        if not in_notebook():  # mode="figure" in a terminal: drawn (self.figure, self.png) but not shown
+            return
+        from IPython.display import Image, display
+
+        image = Image(data=png, format="png")
+        if self._handle is None:
+            self._handle = display(image, display_id=True)
+        else:
+            self._handle.update(image)
