@@ -11,3 +11,17 @@ from __future__ import annotations
 def report(ok: bool, success: str, hint: str) -> bool:
     print(f"✅ {success}" if ok else f"❌ Not yet: {hint}")
     return ok
+
+
+def attempt(your_fn, *args, where: str = "", returns: str = "the answer"):
+    """Call the attendee's function. Returns `(answer, None)`, or `(None, hint)` when it raised or returned None.
+
+    An attendee's bug becomes a hint, never a traceback.
+    """
+    try:
+        answer = your_fn(*args)
+    except Exception as err:
+        return None, f"your function raised {type(err).__name__}: {err}{where}."
+    if answer is None:
+        return None, f"your function returned None: write the body and `return {returns}`."
+    return answer, None

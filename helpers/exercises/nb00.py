@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import report
+from . import attempt, report
 
 CASES = ["aab", "hello world", "To be, or not to be:\nthat is the question", "zzz yy x"]
 
@@ -18,12 +18,9 @@ def check_most_common_char(your_fn) -> bool:
     """`your_fn(text)` must return the character that occurs most often in `text`."""
     for text in CASES:
         expected = solution_most_common_char(text)
-        try:
-            got = your_fn(text)
-        except Exception as err:  # an attendee's bug: report it as a hint, not a traceback
-            return report(False, "", f"your function raised {type(err).__name__}: {err} on {text!r}.")
-        if got is None:
-            return report(False, "", "your function returned None: write the body and `return` the answer.")
+        got, problem = attempt(your_fn, text, where=f" on {text!r}")
+        if problem:
+            return report(False, "", problem)
         if got != expected:
             return report(False, "", f"for {text!r} you returned {got!r}, but {expected!r} occurs most often. "
                                      "Hint: collections.Counter(text).most_common(1).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from . import report
+from . import attempt, report
 
 
 def solution_window(data: torch.Tensor, start: int, block_size: int):
@@ -18,13 +18,10 @@ def check_window(your_fn) -> bool:
     data = torch.arange(100, 140)
     for start, block_size in [(0, 8), (5, 4), (31, 8), (0, 1)]:
         want_x, want_y = solution_window(data, start, block_size)
-        try:
-            got = your_fn(data, start, block_size)
-        except Exception as err:
-            return report(False, "", f"your function raised {type(err).__name__}: {err} "
-                                     f"for start={start}, block_size={block_size}.")
-        if got is None:
-            return report(False, "", "your function returned None: write the body and `return x, y`.")
+        got, problem = attempt(your_fn, data, start, block_size, where=f" for start={start}, block_size={block_size}",
+                               returns="x, y")
+        if problem:
+            return report(False, "", problem)
         x, y = (torch.as_tensor(t) for t in got)
         if not torch.equal(x, want_x):
             return report(False, "", f"start={start}, block_size={block_size}: x should be {want_x.tolist()}, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-from . import report
+from . import attempt, report
 
 
 def solution_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -24,12 +24,9 @@ def check_cross_entropy(your_fn) -> bool:
     ]
     for name, logits, targets in cases:
         want = F.cross_entropy(logits, targets)
-        try:
-            got = your_fn(logits, targets)
-        except Exception as err:
-            return report(False, "", f"your function raised {type(err).__name__}: {err} on {name}.")
-        if got is None:
-            return report(False, "", "your function returned None: write the body and `return` the answer.")
+        got, problem = attempt(your_fn, logits, targets, where=f" on {name}")
+        if problem:
+            return report(False, "", problem)
         got = torch.as_tensor(got, dtype=torch.float32)
         if got.numel() != 1 or not torch.allclose(got.reshape(()), want, atol=1e-4):
             return report(False, "", f"on {name} you got {got.flatten()[:3].tolist()}, expected {want.item():.4f}. "

@@ -7,7 +7,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from . import report
+from . import attempt, report
 
 
 def solution_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -24,13 +24,9 @@ def check_attention(your_fn) -> bool:
     for B, T, head_size in [(1, 4, 2), (2, 8, 16), (3, 5, 64)]:
         q, k, v = (torch.randn(B, T, head_size, generator=g) for _ in range(3))
         want = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        try:
-            got = your_fn(q, k, v)
-        except Exception as err:
-            return report(False, "", f"your function raised {type(err).__name__}: {err} "
-                                     f"for B={B}, T={T}, head_size={head_size}.")
-        if got is None:
-            return report(False, "", "your function returned None: write the body and `return` the answer.")
+        got, problem = attempt(your_fn, q, k, v, where=f" for B={B}, T={T}, head_size={head_size}")
+        if problem:
+            return report(False, "", problem)
         if tuple(got.shape) != tuple(want.shape):
             return report(False, "", f"the output should have shape {tuple(want.shape)}, yours is {tuple(got.shape)}.")
         if not torch.allclose(got, want, atol=1e-5):

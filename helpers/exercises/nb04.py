@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import GPT, GPTConfig
-from . import report
+from . import attempt, report
 
 
 def solution_count_params(cfg: GPTConfig) -> int:
@@ -25,12 +25,9 @@ def check_count_params(your_fn) -> bool:
     ]
     for cfg in configs:
         want = GPT(cfg).num_params()
-        try:
-            got = your_fn(cfg)
-        except Exception as err:
-            return report(False, "", f"your function raised {type(err).__name__}: {err}.")
-        if got is None:
-            return report(False, "", "your function returned None: write the body and `return` the answer.")
+        got, problem = attempt(your_fn, cfg)
+        if problem:
+            return report(False, "", problem)
         if got != want:
             shape = f"n_layer={cfg.n_layer}, n_embd={cfg.n_embd}, vocab={cfg.vocab_size}, block={cfg.block_size}, bias={cfg.bias}"
             return report(False, "", f"for {shape} you counted {got:,}, the model has {want:,} "
