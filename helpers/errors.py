@@ -5,6 +5,8 @@ The command-line tools print that message on one line and exit with status 2; no
 show it as the last line of the cell's output. Anything else is a bug in this project.
 """
 
+import sys
+
 
 class WorkshopError(ValueError):
     """A problem with the user's input or environment, with a message that says how to fix it."""
@@ -19,3 +21,13 @@ def require(condition: bool, message: str) -> None:
 def one_line(err: BaseException) -> str:
     """The error's message on a single line, as the command-line tools print it."""
     return " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+
+
+def cli_exit_status(action) -> int:
+    """Run a command-line tool's `action()`: status 0, or one `error:` line on stderr and status 2."""
+    try:
+        action()
+    except WorkshopError as err:
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return 2
+    return 0

@@ -6,11 +6,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .checkpoint import load_model
 from .device import pick_device
-from .errors import WorkshopError, one_line
+from .errors import cli_exit_status
 from .sampling import sample_text
 
 
@@ -25,20 +24,18 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
-    try:
-        device = pick_device(args.device)
-        model, tokenizer = load_model(args.run, device=device)
-        print(
-            sample_text(
-                model, tokenizer, args.prompt, args.tokens,
-                temperature=args.temperature, top_p=args.top_p, seed=args.seed,
-                top_k=args.top_k if args.top_k is not None else min(50, tokenizer.vocab_size),
-            )
+    return cli_exit_status(lambda: print_sample(args))
+
+
+def print_sample(args) -> None:
+    model, tokenizer = load_model(args.run, device=pick_device(args.device))
+    top_k = args.top_k if args.top_k is not None else min(50, tokenizer.vocab_size)
+    print(
+        sample_text(
+            model, tokenizer, args.prompt, args.tokens,
+            temperature=args.temperature, top_k=top_k, top_p=args.top_p, seed=args.seed,
         )
-    except WorkshopError as err:
-        print(f"error: {one_line(err)}", file=sys.stderr)
-        return 2
-    return 0
+    )
 
 
 if __name__ == "__main__":

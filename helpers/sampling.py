@@ -10,7 +10,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from .errors import WorkshopError, require
+from .errors import require
 
 
 def check_sampling_settings(temperature: float, top_k: int | None, top_p: float | None, vocab_size: int) -> None:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -16,7 +15,7 @@ import torch
 from . import checkpoint as ckpt
 from .data import Corpus
 from .device import pick_device
-from .errors import WorkshopError, one_line
+from .errors import cli_exit_status
 from .model import GPT, GPTConfig
 from .plotting import plot_history
 from .presets import PRESETS, get_preset
@@ -96,12 +95,7 @@ def run_from_args(args) -> Trainer:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        run_from_args(args)
-    except WorkshopError as err:
-        print(f"error: {one_line(err)}", file=sys.stderr)
-        return 2
-    return 0
+    return cli_exit_status(lambda: run_from_args(args))
 
 
 if __name__ == "__main__":
