@@ -237,6 +237,19 @@ def screenshot(locator, name: str) -> Path:
     return path
 
 
+def screenshot_mid_run(locator, name: str) -> Path | None:
+    """A screenshot of an image the live plot may replace at any moment (that is what it should do):
+    a frame replaced while being photographed is skipped, not a failure."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return screenshot(locator, name)
+    except PlaywrightError as err:
+        if "not attached to the DOM" in str(err):
+            return None
+        raise
+
+
 def copy_to_docs(path: Path, name: str, max_width: int = 900) -> None:
     """A small PNG for the README (under 200 KB), only when asked: docs/ is tracked by git."""
     if os.environ.get("UPDATE_DOCS_SCREENSHOTS") != "1":
@@ -272,7 +285,8 @@ def test_training_notebook_shows_one_live_plot_that_updates(browser, lab):
         if sources and sources[0] not in seen:
             seen.append(sources[0])
             if cell_running:
-                shots.append(screenshot(cell.locator(".jp-OutputArea-output img").first, f"live_plot_{len(seen):02d}.png"))
+                shot = screenshot_mid_run(cell.locator(".jp-OutputArea-output img").first, f"live_plot_{len(seen):02d}.png")
+                shots += [shot] if shot else []
         if len(seen) > 1 and not cell_running:
             break
         time.sleep(0.1)
