@@ -63,11 +63,8 @@ def trained_model(device: str | None = None, run=None):
     """
     from pathlib import Path
 
-    import torch
-
     from .checkpoint import BEST, load_model
     from .data import Corpus
-    from .model import GPT, GPTConfig
     from .presets import get_preset
     from .trainer import Trainer, TrainConfig
 
@@ -78,8 +75,7 @@ def trained_model(device: str | None = None, run=None):
         print(f"No trained model in {run}: training one with the '{preset_name}' preset first.")
         corpus = Corpus.load()
         cfg = TrainConfig(**preset.train, device=device, out_dir=str(run))
-        torch.manual_seed(cfg.seed)  # the same initial weights as `python -m helpers.train`
-        model = GPT(GPTConfig(vocab_size=corpus.tokenizer.vocab_size, **preset.model))
+        model = preset.build_model(corpus.tokenizer.vocab_size, cfg.seed)  # same weights as helpers.train
         Trainer(model, corpus, cfg).fit()
     model, tokenizer = load_model(run, device)
     print(f"Loaded {run / BEST}: {model.num_params() / 1e6:.2f}M parameters on {device}.")

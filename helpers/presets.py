@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+import torch
+
 from .errors import require
+from .model import GPT, GPTConfig
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,11 @@ class Preset:
     description: str
     model: dict = field(default_factory=dict)  # GPTConfig fields (vocab_size comes from the tokenizer)
     train: dict = field(default_factory=dict)  # TrainConfig fields
+
+    def build_model(self, vocab_size: int, seed: int, **overrides) -> GPT:
+        """This preset's GPT, seeded first: the same seed gives the same initial weights everywhere."""
+        torch.manual_seed(seed)
+        return GPT(GPTConfig(vocab_size=vocab_size, **{**self.model, **overrides}))
 
 
 PRESETS = {

@@ -10,13 +10,11 @@ import argparse
 from pathlib import Path
 
 import matplotlib
-import torch
 
 from . import checkpoint as ckpt
 from .data import Corpus
 from .device import pick_device
 from .errors import cli_exit_status
-from .model import GPT, GPTConfig
 from .plotting import plot_history
 from .presets import PRESETS, get_preset
 from .sampling import sample_text
@@ -65,9 +63,8 @@ def run_from_args(args) -> Trainer:
         compile={"auto": "auto", "on": True, "off": False}[args.compile],
     )
     corpus = Corpus.load(args.corpus)
-    model_kwargs = {**preset.model, **({"dropout": args.dropout} if args.dropout is not None else {})}
-    torch.manual_seed(train_cfg.seed)  # the same seed gives the same initial weights
-    model = GPT(GPTConfig(vocab_size=corpus.tokenizer.vocab_size, **model_kwargs))
+    dropout = {"dropout": args.dropout} if args.dropout is not None else {}
+    model = preset.build_model(corpus.tokenizer.vocab_size, train_cfg.seed, **dropout)
     trainer = Trainer(model, corpus, train_cfg)
     if args.resume:
         trainer.resume()
