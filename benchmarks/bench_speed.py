@@ -49,7 +49,10 @@ def device_peak(device: str, cpu_peak_gflops: float | None) -> tuple[float | Non
         return None, f"{name}: peak unknown"
     if device == "cpu" and cpu_peak_gflops:
         threads = torch.get_num_threads()
-        return threads * cpu_peak_gflops * 1e9, f"{threads} × {cpu_peak_gflops:.0f} GFLOP/s (fp32 per core, --cpu-peak-gflops)"
+        return (
+            threads * cpu_peak_gflops * 1e9,
+            f"{threads} × {cpu_peak_gflops:.0f} GFLOP/s (fp32 per core, --cpu-peak-gflops)",
+        )
     return None, f"{device}: peak unknown"
 
 
@@ -72,9 +75,15 @@ class Path_:
         self.model = GPT(config)
         train = {**preset.train, "max_iters": max_iters, "val_full_split": True}
         self.trainer = Trainer(
-            self.model, corpus,
-            TrainConfig(**train, device=device, progress=False, precision=precision if fast else "fp32",
-                        compile="auto" if fast else False),
+            self.model,
+            corpus,
+            TrainConfig(
+                **train,
+                device=device,
+                progress=False,
+                precision=precision if fast else "fp32",
+                compile="auto" if fast else False,
+            ),
         )
         if not fast:  # the plain for-loop AdamW, as a first version would have it
             for group in self.trainer.optimizer.param_groups:
@@ -123,12 +132,16 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--steps", type=int, help="steps per path (default: the preset's max_iters)")
     p.add_argument("--chunk", type=int, default=50, help="steps each path runs before the other takes its turn")
-    p.add_argument("--eval-every", type=int, default=50, help="steps between exact val evaluations (their time is not counted)")
+    p.add_argument(
+        "--eval-every", type=int, default=50, help="steps between exact val evaluations (their time is not counted)"
+    )
     p.add_argument("--target", type=float, help="target val loss (default: laptop 1.88, workshop 1.47)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="the fast path's")
     p.add_argument("--threads", type=int, help="torch.set_num_threads for CPU runs")
     p.add_argument(
-        "--cpu-peak-gflops", type=float, default=83.0,
+        "--cpu-peak-gflops",
+        type=float,
+        default=83.0,
         help="fp32 peak per core (thread) for MFU (default 83: the speed issue's 166 for 2 AVX-512 cores; 0 = unknown)",
     )
     p.add_argument("--only", choices=["fast", "readable"], help="run one path alone")

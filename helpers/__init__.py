@@ -1,6 +1,6 @@
 """gpt-from-scratch: the finished version of each piece the workshop notebooks build.
 
-    from helpers import GPTConfig, GPT, CharTokenizer, generate
+from helpers import GPTConfig, GPT, CharTokenizer, generate
 """
 
 from .checkpoint import load_checkpoint, load_model, save_checkpoint
@@ -13,8 +13,28 @@ from .sampling import generate, next_token_probs, sample_text
 from .trainer import Callback, TrainConfig, Trainer, lr_at
 
 __all__ = [
-    "GPT", "GPTConfig", "CharTokenizer", "Corpus", "find_corpus", "get_batch", "load_text", "train_val_split",
-    "generate", "next_token_probs", "sample_text", "Trainer", "TrainConfig", "Callback", "lr_at",
-    "save_checkpoint", "load_checkpoint", "load_model", "pick_device", "precision_for", "PRESETS",
-    "get_preset", "smoke_mode", "WorkshopError",
+    "GPT",
+    "GPTConfig",
+    "CharTokenizer",
+    "Corpus",
+    "find_corpus",
+    "get_batch",
+    "load_text",
+    "train_val_split",
+    "generate",
+    "next_token_probs",
+    "sample_text",
+    "Trainer",
+    "TrainConfig",
+    "Callback",
+    "lr_at",
+    "save_checkpoint",
+    "load_checkpoint",
+    "load_model",
+    "pick_device",
+    "precision_for",
+    "PRESETS",
+    "get_preset",
+    "smoke_mode",
+    "WorkshopError",
 ]

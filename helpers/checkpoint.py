@@ -188,7 +188,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     try:
         config = GPTConfig(**header["config"])
         tokenizer = CharTokenizer(header["chars"])
-        model_state = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         model_state["lm_head.weight"] = model_state["transformer.wte.weight"]
         optimizer_state = None
         if "optimizer" in header:
@@ -204,7 +204,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         optimizer_state=optimizer_state,
         scaler_state=header.get("scaler"),
         training=header.get("training", {}),
-        rng={k[len("rng."):]: v for k, v in tensors.items() if k.startswith("rng.")},
+        rng={k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")},
     )
 
 
@@ -248,7 +248,9 @@ def load_weights(model: GPT, checkpoint: Checkpoint, fix: str | None = None) -> 
     mine, theirs = model.config.to_dict(), checkpoint.config.to_dict()
     shape_keys = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias")
     diffs = [f"{k}: checkpoint {theirs[k]} vs model {mine[k]}" for k in shape_keys if mine[k] != theirs[k]]
-    fix = fix or "Fix: build the model from the checkpoint's config (load_model does this), or retrain with this config."
+    fix = (
+        fix or "Fix: build the model from the checkpoint's config (load_model does this), or retrain with this config."
+    )
     require(not diffs, "The checkpoint does not match this model (" + "; ".join(diffs) + "). " + fix)
     try:
         model.load_state_dict(checkpoint.model_state)

@@ -41,8 +41,14 @@ def pick_device(preference: str | None = None) -> str:
             return "cuda"
         return "mps" if mps_usable() else "cpu"
     require(preference in ("cpu", "cuda", "mps"), f"device must be auto, cpu, cuda or mps, not {preference!r}.")
-    require(preference != "cuda" or torch.cuda.is_available(), "device='cuda' asked for, but no CUDA GPU is visible. Fix: use --device auto (or cpu).")
-    require(preference != "mps" or mps_usable(), "device='mps' asked for, but Apple's GPU is not usable here. Fix: use --device auto (or cpu).")
+    require(
+        preference != "cuda" or torch.cuda.is_available(),
+        "device='cuda' asked for, but no CUDA GPU is visible. Fix: use --device auto (or cpu).",
+    )
+    require(
+        preference != "mps" or mps_usable(),
+        "device='mps' asked for, but Apple's GPU is not usable here. Fix: use --device auto (or cpu).",
+    )
     return preference
 
 

@@ -105,8 +105,12 @@ class LiveLossPlot(Callback):
     """
 
     def __init__(
-        self, log_scale: bool = False, overlay: dict | None = None, label: str | None = None,
-        patience: int = 3, mode: str = "auto",
+        self,
+        log_scale: bool = False,
+        overlay: dict | None = None,
+        label: str | None = None,
+        patience: int = 3,
+        mode: str = "auto",
     ):
         from .errors import require
 

@@ -30,7 +30,9 @@ class GPTConfig:
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
             value = getattr(self, name)
-            require(isinstance(value, int) and value > 0, f"GPTConfig.{name} must be a positive integer, not {value!r}.")
+            require(
+                isinstance(value, int) and value > 0, f"GPTConfig.{name} must be a positive integer, not {value!r}."
+            )
         require(
             self.n_embd % self.n_head == 0,
             f"n_embd={self.n_embd} is not divisible by n_head={self.n_head}: each head gets n_embd / n_head "

@@ -66,7 +66,7 @@ def trained_model(device: str | None = None, run=None):
     from .checkpoint import BEST, load_model
     from .data import Corpus
     from .presets import get_preset
-    from .trainer import Trainer, TrainConfig
+    from .trainer import TrainConfig, Trainer
 
     device = pick_device(device)
     run = Path(run) if run is not None else notebook_run_dir()

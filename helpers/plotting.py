@@ -39,22 +39,32 @@ def draw_losses(
     steps = [r["step"] for r in history]
     prefix = f"{label} " if label else ""
     alpha = 0.45 if faded else 1.0
-    train_line, = ax.plot(steps, [r["train_loss"] for r in history], label=f"{prefix}train", alpha=alpha)
+    (train_line,) = ax.plot(steps, [r["train_loss"] for r in history], label=f"{prefix}train", alpha=alpha)
     color = train_line.get_color()
     ax.plot(steps, [r["val_loss"] for r in history], "--", color=color, label=f"{prefix}val", alpha=alpha)
     best = best_point(history)
     if best is not None:
         ax.plot([best["step"]], [best["val_loss"]], "o", color=color, markersize=8, alpha=alpha)
         ax.annotate(
-            f"sweet spot: best val {best['val_loss']:.3f}", (best["step"], best["val_loss"]),
-            textcoords="offset points", xytext=(5, 8), fontsize=8, color=color, alpha=alpha,
+            f"sweet spot: best val {best['val_loss']:.3f}",
+            (best["step"], best["val_loss"]),
+            textcoords="offset points",
+            xytext=(5, 8),
+            fontsize=8,
+            color=color,
+            alpha=alpha,
         )
     onset = overfitting_onset(history, patience)
     if onset is not None:
         ax.axvline(onset["step"], color=color, linestyle=":", alpha=0.8 * alpha)
         ax.annotate(
-            "overfitting: val ↑ while train ↓", (onset["step"], onset["val_loss"]),
-            textcoords="offset points", xytext=(5, -14), fontsize=8, color="crimson", alpha=alpha,
+            "overfitting: val ↑ while train ↓",
+            (onset["step"], onset["val_loss"]),
+            textcoords="offset points",
+            xytext=(5, -14),
+            fontsize=8,
+            color="crimson",
+            alpha=alpha,
         )
     ax.set_xlabel("step")
     ax.set_ylabel("loss (log scale)" if log_scale else "loss")

@@ -34,8 +34,14 @@ PRESETS = {
         # Evaluation kept proportionate: the val loss exact over the whole val split (435 windows, about
         # 7 batches' worth) and the train loss from 20 batches; 200 batches per split added ~50% to the run.
         train=dict(
-            batch_size=64, max_iters=5000, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100,
-            eval_interval=250, eval_iters=20, val_full_split=True,
+            batch_size=64,
+            max_iters=5000,
+            learning_rate=1e-3,
+            min_lr=1e-4,
+            warmup_iters=100,
+            eval_interval=250,
+            eval_iters=20,
+            val_full_split=True,
         ),
     ),
     # Tuned by measurement on a 2-core CPU (benchmarks/RESULTS.md): per second of CPU, 2 layers learn
@@ -45,16 +51,28 @@ PRESETS = {
         "a small model that writes like a play after half a minute on a laptop CPU",
         model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
         train=dict(
-            batch_size=32, max_iters=700, learning_rate=6e-3, min_lr=6e-4, warmup_iters=50,
-            eval_interval=175, eval_iters=10, val_full_split=True,
+            batch_size=32,
+            max_iters=700,
+            learning_rate=6e-3,
+            min_lr=6e-4,
+            warmup_iters=50,
+            eval_interval=175,
+            eval_iters=10,
+            val_full_split=True,
         ),
     ),
     "smoke": Preset(
         "a tiny model for tests and CI: seconds on any machine, learns almost nothing",
         model=dict(block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0),
         train=dict(
-            batch_size=8, max_iters=30, learning_rate=3e-3, min_lr=3e-4, warmup_iters=5,
-            eval_interval=10, eval_iters=4, log_interval=5,
+            batch_size=8,
+            max_iters=30,
+            learning_rate=3e-3,
+            min_lr=3e-4,
+            warmup_iters=5,
+            eval_interval=10,
+            eval_iters=4,
+            log_interval=5,
         ),
     ),
 }

@@ -1,6 +1,6 @@
 """Sample from a trained run:
 
-    python -m helpers.sample --run runs/laptop --prompt "ROMEO:" --temperature 0.7 --top-k 50 --tokens 300
+python -m helpers.sample --run runs/laptop --prompt "ROMEO:" --temperature 0.7 --top-k 50 --tokens 300
 """
 
 from __future__ import annotations
@@ -32,8 +32,14 @@ def print_sample(args) -> None:
     top_k = args.top_k if args.top_k is not None else min(50, tokenizer.vocab_size)
     print(
         sample_text(
-            model, tokenizer, args.prompt, args.tokens,
-            temperature=args.temperature, top_k=top_k, top_p=args.top_p, seed=args.seed,
+            model,
+            tokenizer,
+            args.prompt,
+            args.tokens,
+            temperature=args.temperature,
+            top_k=top_k,
+            top_p=args.top_p,
+            seed=args.seed,
         )
     )
 

@@ -73,8 +73,14 @@ def generate(
     The context is cropped to the model's last `block_size` tokens, so any prompt length works.
     With a `seed`, the same call gives the same text.
     """
-    require(idx.dim() == 2 and idx.size(1) > 0, "The prompt is empty. Fix: give at least one character, e.g. '\\n' or 'ROMEO:'.")
-    require(isinstance(max_new_tokens, int) and max_new_tokens >= 0, f"max_new_tokens must be a whole number ≥ 0, not {max_new_tokens!r}.")
+    require(
+        idx.dim() == 2 and idx.size(1) > 0,
+        "The prompt is empty. Fix: give at least one character, e.g. '\\n' or 'ROMEO:'.",
+    )
+    require(
+        isinstance(max_new_tokens, int) and max_new_tokens >= 0,
+        f"max_new_tokens must be a whole number ≥ 0, not {max_new_tokens!r}.",
+    )
     check_sampling_settings(temperature, top_k, top_p, model.config.vocab_size)
     generator = None
     if seed is not None:

@@ -1,7 +1,7 @@
 """Train from the command line and print a sample:
 
-    python -m helpers.train --preset laptop --out runs/laptop
-    python -m helpers.train --preset laptop --out runs/laptop --resume
+python -m helpers.train --preset laptop --out runs/laptop
+python -m helpers.train --preset laptop --out runs/laptop --resume
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .errors import cli_exit_status
 from .plotting import plot_history
 from .presets import PRESETS, get_preset
 from .sampling import sample_text
-from .trainer import Trainer, TrainConfig
+from .trainer import TrainConfig, Trainer
 
 
 def build_parser():
@@ -26,9 +26,13 @@ def build_parser():
         prog="python -m helpers.train",
         description="Train the workshop GPT on tiny Shakespeare and print a sample.",
     )
-    p.add_argument("--preset", default="auto", choices=["auto", *PRESETS], help="auto: workshop on a CUDA GPU, else laptop")
+    p.add_argument(
+        "--preset", default="auto", choices=["auto", *PRESETS], help="auto: workshop on a CUDA GPU, else laptop"
+    )
     p.add_argument("--out", default=None, help="run folder (default runs/<preset>)")
-    p.add_argument("--corpus", default=None, help="path to tinyshakespeare.txt (default: $WORKSHOP_CORPUS, data/, download)")
+    p.add_argument(
+        "--corpus", default=None, help="path to tinyshakespeare.txt (default: $WORKSHOP_CORPUS, data/, download)"
+    )
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
     p.add_argument("--max-iters", type=int)
     p.add_argument("--batch-size", type=int)
@@ -53,13 +57,19 @@ def run_from_args(args) -> Trainer:
     preset_name, preset = get_preset(args.preset, device)
     out_dir = Path(args.out or f"runs/{preset_name}")
     overrides = {
-        "max_iters": args.max_iters, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "eval_interval": args.eval_interval, "eval_iters": args.eval_iters, "max_minutes": args.max_minutes,
+        "max_iters": args.max_iters,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "eval_interval": args.eval_interval,
+        "eval_iters": args.eval_iters,
+        "max_minutes": args.max_minutes,
         "seed": args.seed,
     }
     train_cfg = TrainConfig(
         **{**preset.train, **{k: v for k, v in overrides.items() if v is not None}},
-        device=device, precision=args.precision, out_dir=str(out_dir),
+        device=device,
+        precision=args.precision,
+        out_dir=str(out_dir),
         compile={"auto": "auto", "on": True, "off": False}[args.compile],
     )
     corpus = Corpus.load(args.corpus)
@@ -84,7 +94,15 @@ def run_from_args(args) -> Trainer:
         f"{history[-1]['elapsed_s']:.1f}s; checkpoint {out_dir / ckpt.BEST}"
     )
     best_model, tokenizer = ckpt.load_model(out_dir / ckpt.BEST, device)
-    text = sample_text(best_model, tokenizer, args.prompt, args.sample_tokens, temperature=0.8, top_k=min(50, tokenizer.vocab_size), seed=0)
+    text = sample_text(
+        best_model,
+        tokenizer,
+        args.prompt,
+        args.sample_tokens,
+        temperature=0.8,
+        top_k=min(50, tokenizer.vocab_size),
+        seed=0,
+    )
     (out_dir / "sample.txt").write_text(text)
     print("-" * 60 + "\n" + text + "\n" + "-" * 60)
     return trainer

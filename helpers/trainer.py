@@ -40,7 +40,9 @@ class TrainConfig:
     grad_clip: float = 1.0  # 0 switches clipping off
     eval_interval: int = 250
     eval_iters: int = 200  # batches per split in each loss estimate
-    val_full_split: bool = False  # val loss over the whole val split (exact, ~len(val) tokens) instead of eval_iters batches
+    val_full_split: bool = (
+        False  # val loss over the whole val split (exact, ~len(val) tokens) instead of eval_iters batches
+    )
     log_interval: int = 10
     seed: int = 1337
     max_minutes: float | None = None  # wall-clock budget; stops early (with a final eval) when spent
@@ -53,7 +55,9 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("batch_size", "max_iters", "eval_interval", "eval_iters", "log_interval"):
             value = getattr(self, name)
-            require(isinstance(value, int) and value > 0, f"TrainConfig.{name} must be a positive integer, not {value!r}.")
+            require(
+                isinstance(value, int) and value > 0, f"TrainConfig.{name} must be a positive integer, not {value!r}."
+            )
         require(self.learning_rate > 0 and self.min_lr >= 0, "learning_rate must be > 0 and min_lr ≥ 0.")
 
 
@@ -105,8 +109,10 @@ class Trainer:
         use_tf32_matmuls(self.device)
         torch.manual_seed(self.cfg.seed)
         self.model = model.to(self.device)
-        self.corpus = corpus if corpus.train.device.type == self.device else Corpus.from_tokenizer(
-            corpus.text, corpus.tokenizer, self.device
+        self.corpus = (
+            corpus
+            if corpus.train.device.type == self.device
+            else Corpus.from_tokenizer(corpus.text, corpus.tokenizer, self.device)
         )
         block = self.model.config.block_size
         require(
@@ -138,7 +144,7 @@ class Trainer:
         return torch.compile(self.model)
 
     def _fallback_to_eager(self, err: Exception) -> None:
-        warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); falling back to eager mode.")
+        warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); falling back to eager mode.", stacklevel=2)
         self._forward = self.model
 
     def _forward_or_eager(self, x, y):
@@ -249,8 +255,12 @@ class Trainer:
         improved = losses["val"] < self.best_val_loss
         self.best_val_loss = min(self.best_val_loss, losses["val"])
         record = {
-            "step": self.step, "train_loss": losses["train"], "val_loss": losses["val"],
-            "lr": lr_at(self.step, self.cfg), "tokens_per_s": tokens_per_s, "elapsed_s": elapsed,
+            "step": self.step,
+            "train_loss": losses["train"],
+            "val_loss": losses["val"],
+            "lr": lr_at(self.step, self.cfg),
+            "tokens_per_s": tokens_per_s,
+            "elapsed_s": elapsed,
             "best": improved,
         }
         self.history.append(record)
@@ -277,12 +287,13 @@ class Trainer:
         if self.device == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state()
         training = {
-            "step": self.step, "history": self.history, "best_val_loss": self.best_val_loss,
-            "train_config": asdict(self.cfg), "precision": self.precision,
+            "step": self.step,
+            "history": self.history,
+            "best_val_loss": self.best_val_loss,
+            "train_config": asdict(self.cfg),
+            "precision": self.precision,
         }
-        return ckpt.save_checkpoint(
-            path, self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng
-        )
+        return ckpt.save_checkpoint(path, self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng)
 
     def resume(self, path=None) -> Trainer:
         """Continue from a checkpoint (default: `out_dir/last.safetensors`): weights, optimizer, RNG, step."""
@@ -301,7 +312,9 @@ class Trainer:
             f"{path} was trained on text with a different vocabulary. Fix: resume with the same corpus.",
         )
         ckpt.load_weights(
-            self.model, state, fix="Fix: resume with the model settings the run started with (same preset), "
+            self.model,
+            state,
+            fix="Fix: resume with the model settings the run started with (same preset), "
             "or start a new run in another out_dir.",
         )
         require(

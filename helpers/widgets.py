@@ -32,7 +32,7 @@ def _device_of(model) -> torch.device:
 def _encode_prompt(model, tokenizer, prompt: str) -> torch.Tensor:
     """The prompt as a (1, T) tensor on the model's device, cropped to the model's context."""
     require(len(prompt) > 0, "The prompt is empty. Fix: type at least one character, e.g. 'ROMEO:'.")
-    ids = tokenizer.encode(prompt)[-model.config.block_size:]
+    ids = tokenizer.encode(prompt)[-model.config.block_size :]
     return torch.tensor([ids], dtype=torch.long, device=_device_of(model))
 
 
@@ -82,9 +82,13 @@ class SamplingPlayground(_Panel):
         vocab = tokenizer.vocab_size
         slider = dict(continuous_update=False)
         self.prompt = _wide(w.Text(value=prompt, description="prompt", continuous_update=False))
-        self.temperature = _wide(w.FloatSlider(value=0.8, min=0.0, max=2.0, step=0.05, description="temperature", **slider))
+        self.temperature = _wide(
+            w.FloatSlider(value=0.8, min=0.0, max=2.0, step=0.05, description="temperature", **slider)
+        )
         self.top_k = _wide(w.IntSlider(value=0, min=0, max=vocab, description="top-k (0 = off)", **slider))
-        self.top_p = _wide(w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p (1 = off)", **slider))
+        self.top_p = _wide(
+            w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p (1 = off)", **slider)
+        )
         self.length = _wide(w.IntSlider(value=length, min=1, max=1000, description="length", **slider))
         self.seed = _wide(w.IntText(value=seed, description="seed"))
         self.generate_button = w.Button(description="Generate", button_style="primary")
@@ -92,13 +96,21 @@ class SamplingPlayground(_Panel):
         self.chart_image = w.Image(format="png")
         self.error_box = w.HTML()
         for widget, name in [
-            (self.prompt, "prompt"), (self.temperature, "temperature"), (self.top_k, "top-k"), (self.top_p, "top-p"),
-            (self.length, "length"), (self.seed, "seed"), (self.generate_button, "generate"),
-            (self.sample_box, "sample"), (self.chart_image, "next-token-chart"), (self.error_box, "error"),
+            (self.prompt, "prompt"),
+            (self.temperature, "temperature"),
+            (self.top_k, "top-k"),
+            (self.top_p, "top-p"),
+            (self.length, "length"),
+            (self.seed, "seed"),
+            (self.generate_button, "generate"),
+            (self.sample_box, "sample"),
+            (self.chart_image, "next-token-chart"),
+            (self.error_box, "error"),
         ]:
             widget.add_class(f"gpt-{name}")
-        controls = w.VBox([self.prompt, self.temperature, self.top_k, self.top_p, self.length, self.seed,
-                           self.generate_button])
+        controls = w.VBox(
+            [self.prompt, self.temperature, self.top_k, self.top_p, self.length, self.seed, self.generate_button]
+        )
         self.root = w.VBox([w.HBox([controls, self.chart_image]), self.error_box, self.sample_box])
         self.root.add_class("gpt-playground")
 
@@ -143,7 +155,9 @@ class SamplingPlayground(_Panel):
         order = torch.argsort(probs + 1e-9 * plain, descending=True)[: self.top_n]  # ties (zeros): by plain prob
         chars = [self.tokenizer.itos[int(i)] for i in order]
         self.chart = {
-            "chars": chars, "probs": [float(probs[i]) for i in order], "plain_probs": [float(plain[i]) for i in order],
+            "chars": chars,
+            "probs": [float(probs[i]) for i in order],
+            "plain_probs": [float(plain[i]) for i in order],
             "settings": self.settings(),
         }
         self.probs = probs
@@ -174,11 +188,11 @@ class SamplingPlayground(_Panel):
             return self.sample
         self._show_error(None)
         prompt = self.prompt.value  # the whole prompt, even when only its last block_size chars were fed
-        self.sample = prompt + self.tokenizer.decode(out[0, idx.size(1):])
+        self.sample = prompt + self.tokenizer.decode(out[0, idx.size(1) :])
         self.generations += 1
         self.sample_box.value = (
             f"<pre style='white-space:pre-wrap'><b>{html.escape(prompt)}</b>"
-            f"{html.escape(self.sample[len(prompt):])}</pre>"
+            f"{html.escape(self.sample[len(prompt) :])}</pre>"
         )
         return self.sample
 
@@ -202,12 +216,18 @@ class AttentionExplorer(_Panel):
         self.layer = w.Dropdown(options=[(f"layer {i}", i) for i in range(cfg.n_layer)], value=0, description="layer")
         self.head = w.Dropdown(
             options=[("all heads", self.ALL_HEADS)] + [(f"head {h}", h) for h in range(cfg.n_head)],
-            value=self.ALL_HEADS, description="head",
+            value=self.ALL_HEADS,
+            description="head",
         )
         self.heatmap_image = w.Image(format="png")
         self.error_box = w.HTML()
-        for widget, name in [(self.prompt, "attention-prompt"), (self.layer, "layer"), (self.head, "head"),
-                             (self.heatmap_image, "attention-heatmap"), (self.error_box, "error")]:
+        for widget, name in [
+            (self.prompt, "attention-prompt"),
+            (self.layer, "layer"),
+            (self.head, "head"),
+            (self.heatmap_image, "attention-heatmap"),
+            (self.error_box, "error"),
+        ]:
             widget.add_class(f"gpt-{name}")
         self.root = w.VBox([w.HBox([self.prompt, self.layer, self.head]), self.error_box, self.heatmap_image])
         self.root.add_class("gpt-attention-explorer")

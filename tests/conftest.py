@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import CharTokenizer, Corpus, GPT, GPTConfig
+from helpers import GPT, CharTokenizer, Corpus, GPTConfig
 from helpers.data import CORPUS_ENV_VAR, CORPUS_FILENAME, default_data_dir
 
 REPO = Path(__file__).resolve().parents[1]

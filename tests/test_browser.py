@@ -35,15 +35,26 @@ DOCS = REPO / "docs"
 NOTEBOOKS = ("05_training.ipynb", "06_sampling.ipynb")
 SOURCE = Path(os.environ.get("WORKSHOP_NOTEBOOKS_DIR", REPO / "notebooks"))  # where to take them from
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 RUN_ALL_TIMEOUT_S = 480
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+    for candidate in (
+        os.environ.get("CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -93,14 +104,34 @@ def lab(tmp_path_factory, corpus_path):
     root = tmp_path_factory.mktemp("lab")
     lab_workspace(root)
     port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, WORKSHOP_SMOKE="1", WORKSHOP_CORPUS=str(corpus_path), JUPYTER_CONFIG_DIR=str(root / "config"),
-               JUPYTER_RUNTIME_DIR=str(root / "runtime"))
+    env = dict(
+        os.environ,
+        WORKSHOP_SMOKE="1",
+        WORKSHOP_CORPUS=str(corpus_path),
+        JUPYTER_CONFIG_DIR=str(root / "config"),
+        JUPYTER_RUNTIME_DIR=str(root / "runtime"),
+    )
     log = open(root / "jupyter.log", "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--expose-app-in-browser",
-         f"--LabApp.user_settings_dir={root / 'settings'}", f"--LabApp.workspaces_dir={root / 'workspaces'}"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--expose-app-in-browser",
+            f"--LabApp.user_settings_dir={root / 'settings'}",
+            f"--LabApp.workspaces_dir={root / 'workspaces'}",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -285,7 +316,9 @@ def test_training_notebook_shows_one_live_plot_that_updates(browser, lab):
         if sources and sources[0] not in seen:
             seen.append(sources[0])
             if cell_running:
-                shot = screenshot_mid_run(cell.locator(".jp-OutputArea-output img").first, f"live_plot_{len(seen):02d}.png")
+                shot = screenshot_mid_run(
+                    cell.locator(".jp-OutputArea-output img").first, f"live_plot_{len(seen):02d}.png"
+                )
                 shots += [shot] if shot else []
         if len(seen) > 1 and not cell_running:
             break

@@ -20,7 +20,15 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from helpers import (
-    GPT, Corpus, GPTConfig, TrainConfig, Trainer, WorkshopError, load_checkpoint, load_model, save_checkpoint,
+    GPT,
+    Corpus,
+    GPTConfig,
+    TrainConfig,
+    Trainer,
+    WorkshopError,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
 )
 from helpers.checkpoint import BEST, LAST, load_weights, remove_leftover_temp_files
 
@@ -36,8 +44,14 @@ def tiny_trainer(out_dir=None, max_iters=4, n_embd=16, dropout=0.0, **overrides)
         vocab_size=corpus.tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=n_embd, dropout=dropout
     )
     settings = dict(
-        batch_size=4, max_iters=max_iters, warmup_iters=1, eval_interval=2, eval_iters=2, log_interval=1,
-        out_dir=str(out_dir) if out_dir else None, progress=False,
+        batch_size=4,
+        max_iters=max_iters,
+        warmup_iters=1,
+        eval_interval=2,
+        eval_iters=2,
+        log_interval=1,
+        out_dir=str(out_dir) if out_dir else None,
+        progress=False,
     )
     return Trainer(GPT(config), corpus, TrainConfig(**{**settings, **overrides}))
 
@@ -107,8 +121,12 @@ def test_missing_checkpoint_says_how_to_get_one(tmp_path):
 def test_truncated_checkpoint_is_refused(last_copy, keep):
     raw = last_copy.read_bytes()
     header_end = 8 + int.from_bytes(raw[:8], "little")
-    size = {"4 bytes": 4, "half the header": header_end // 2, "half the file": len(raw) // 2,
-            "all but the last byte": len(raw) - 1}[keep]
+    size = {
+        "4 bytes": 4,
+        "half the header": header_end // 2,
+        "half the file": len(raw) // 2,
+        "all but the last byte": len(raw) - 1,
+    }[keep]
     last_copy.write_bytes(raw[:size])
     with pytest.raises(WorkshopError, match=r"is truncated.*Fix: use another checkpoint"):
         load_checkpoint(last_copy)
@@ -206,7 +224,9 @@ def test_resuming_with_another_model_shape_is_refused(run_folder, tmp_path):
 
 
 def test_resuming_with_nothing_to_resume_says_so(tmp_path):
-    with pytest.raises(WorkshopError, match=r"Nothing to resume: no checkpoint at .*last\.safetensors\. Fix: start without"):
+    with pytest.raises(
+        WorkshopError, match=r"Nothing to resume: no checkpoint at .*last\.safetensors\. Fix: start without"
+    ):
         tiny_trainer(tmp_path).resume()
 
 
@@ -269,7 +289,10 @@ trainer.fit()
 def test_sigkill_during_a_checkpoint_write_leaves_the_previous_checkpoint_whole(tmp_path):
     child = subprocess.Popen(
         [sys.executable, "-c", KILLED_MID_WRITE, str(tmp_path)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 120
     try:

@@ -12,7 +12,10 @@ REPO = Path(__file__).resolve().parents[1]
 def run(args, corpus_path, **env):
     return subprocess.run(
         [sys.executable, "-m", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "WORKSHOP_CORPUS": str(corpus_path), **env},
     )
 

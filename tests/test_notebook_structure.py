@@ -29,15 +29,17 @@ SERIES = [
     "04_transformer.ipynb",
     "05_training.ipynb",
     "06_sampling.ipynb",
-    "07_scaling.ipynb",
-    "08_finetuning_and_next.ipynb",
+    "09_scaling.ipynb",
+    "11_finetuning_and_next.ipynb",
 ]
 DRIFT_MARK = "# drift check: matches helpers"
 
 
 def test_the_series_is_complete():
     present = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    assert present == SERIES, f"missing: {sorted(set(SERIES) - set(present))}, unexpected: {sorted(set(present) - set(SERIES))}"
+    assert present == SERIES, (
+        f"missing: {sorted(set(SERIES) - set(present))}, unexpected: {sorted(set(present) - set(SERIES))}"
+    )
 
 
 def load(name: str):
@@ -59,8 +61,12 @@ def test_opens_with_badge_and_setup_cell(name):
     repo = configured_repo()
     title, setup = nb.cells[0], nb.cells[1]
     assert title.cell_type == "markdown", "cell 0 must be the title (markdown)"
-    assert title.source.split("\n")[0] == badge_markdown(repo, name), "cell 0 must start with the Colab badge: run tools/set_repo.py"
-    assert setup.cell_type == "code" and setup.source == setup_source(repo), "cell 1 must be the setup cell: run tools/set_repo.py"
+    assert title.source.split("\n")[0] == badge_markdown(repo, name), (
+        "cell 0 must start with the Colab badge: run tools/set_repo.py"
+    )
+    assert setup.cell_type == "code" and setup.source == setup_source(repo), (
+        "cell 1 must be the setup cell: run tools/set_repo.py"
+    )
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
 
 
@@ -75,13 +81,17 @@ def test_has_a_drift_check_that_asserts(name):
 @pytest.mark.parametrize("name", SERIES)
 def test_ends_with_recap_and_a_checked_exercise(name):
     nb = load(name)
-    assert any(cell.cell_type == "markdown" and re.search(r"^#+ Recap", cell.source, re.M) for cell in nb.cells), "no '## Recap' cell"
+    assert any(cell.cell_type == "markdown" and re.search(r"^#+ Recap", cell.source, re.M) for cell in nb.cells), (
+        "no '## Recap' cell"
+    )
     module = f"helpers.exercises.nb{name[:2]}"
     assert (REPO / "helpers" / "exercises" / f"nb{name[:2]}.py").is_file(), f"no exercise module {module}"
     sources = "\n".join(code_sources(nb))
     assert f"from {module} import check_" in sources, f"no exercise calls a checker from {module}"
     assert re.search(r"^assert check_\w+\(", sources, re.M), "no tested cell asserts the checker accepts the solution"
-    assert re.search(r"^assert not check_\w+\(", sources, re.M), "no tested cell asserts the checker rejects a wrong answer"
+    assert re.search(r"^assert not check_\w+\(", sources, re.M), (
+        "no tested cell asserts the checker rejects a wrong answer"
+    )
 
 
 @pytest.mark.parametrize("name", SERIES)

@@ -21,19 +21,27 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_checkpoint import TEXT, tiny_trainer
 
 import helpers.colab as colab
 import helpers.sample as sample_cli
 import helpers.train as train_cli
 from helpers import (
-    GPT, Callback, Corpus, GPTConfig, Trainer, WorkshopError, find_corpus, get_batch, load_checkpoint, load_text,
+    GPT,
+    Callback,
+    Corpus,
+    GPTConfig,
+    Trainer,
+    WorkshopError,
+    find_corpus,
+    get_batch,
+    load_checkpoint,
+    load_text,
     sample_text,
 )
 from helpers.checkpoint import LAST
 from helpers.data import CORPUS_ENV_VAR
 from helpers.notebook import _show_workshop_error, setup
-
-from test_checkpoint import TEXT, tiny_trainer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +60,9 @@ def trained(tmp_path_factory):
 
 def test_prompt_with_characters_outside_the_vocabulary(trained):
     _, model, tokenizer = trained
-    with pytest.raises(WorkshopError, match=r"2 character\(s\) the model has never seen: 'é' \(U\+00E9\), 'ü' .*Fix: use only"):
+    with pytest.raises(
+        WorkshopError, match=r"2 character\(s\) the model has never seen: 'é' \(U\+00E9\), 'ü' .*Fix: use only"
+    ):
         sample_text(model, tokenizer, "To be, é ü", 5)
 
 
@@ -84,7 +94,8 @@ def test_top_k_zero_negative_or_larger_than_the_vocabulary(trained, top_k):
     _, model, tokenizer = trained
     top_k = tokenizer.vocab_size + 1 if top_k == "vocab + 1" else top_k
     with pytest.raises(
-        WorkshopError, match=rf"top_k={top_k} is invalid\. Fix: use a whole number from 1 to the vocabulary size \({tokenizer.vocab_size}\)"
+        WorkshopError,
+        match=rf"top_k={top_k} is invalid\. Fix: use a whole number from 1 to the vocabulary size \({tokenizer.vocab_size}\)",
     ):
         sample_text(model, tokenizer, "To be", 5, top_k=top_k)
 
@@ -102,7 +113,9 @@ def test_top_p_outside_0_1(trained, top_p):
 
 
 def test_n_embd_not_divisible_by_n_head():
-    with pytest.raises(WorkshopError, match=r"n_embd=100 is not divisible by n_head=6.*Fix: pick n_head from \[1, 2, 4, 5, 10"):
+    with pytest.raises(
+        WorkshopError, match=r"n_embd=100 is not divisible by n_head=6.*Fix: pick n_head from \[1, 2, 4, 5, 10"
+    ):
         GPTConfig(n_embd=100, n_head=6)
 
 
@@ -112,7 +125,9 @@ def test_context_longer_than_the_block_size_at_sampling(trained):
     text = sample_text(model, tokenizer, long_prompt, 10, seed=0)  # generate() crops to the last 16 tokens
     assert text.startswith(long_prompt) and len(text) == 210
     idx = torch.tensor([tokenizer.encode(long_prompt)])
-    with pytest.raises(WorkshopError, match=r"The input has 200 tokens but the model's context \(block_size\) is 16\. Fix: crop"):
+    with pytest.raises(
+        WorkshopError, match=r"The input has 200 tokens but the model's context \(block_size\) is 16\. Fix: crop"
+    ):
         model(idx)  # the model itself refuses instead of failing inside the position embedding
 
 
@@ -122,9 +137,13 @@ def test_context_longer_than_the_block_size_at_sampling(trained):
 def test_block_size_longer_than_the_data():
     short = Corpus.load(text="To be, or not to be.\n" * 5)  # 105 characters: 10 of them for validation
     model = GPT(GPTConfig(vocab_size=short.tokenizer.vocab_size, block_size=32, n_layer=1, n_head=1, n_embd=8))
-    with pytest.raises(WorkshopError, match=r"block_size=32 is longer than the validation split \(11 tokens\)\. Fix: lower block_size"):
+    with pytest.raises(
+        WorkshopError, match=r"block_size=32 is longer than the validation split \(11 tokens\)\. Fix: lower block_size"
+    ):
         Trainer(model, short)
-    with pytest.raises(WorkshopError, match=r"block_size=32 is longer than the data \(11 tokens\)\. Fix: lower block_size"):
+    with pytest.raises(
+        WorkshopError, match=r"block_size=32 is longer than the data \(11 tokens\)\. Fix: lower block_size"
+    ):
         get_batch(short.val, 4, 32)
 
 
@@ -161,7 +180,10 @@ def zipped(text: str) -> bytes:
         (zipped(TEXT), r"is not UTF-8 text \(byte 0x.. at offset \d+\)\. Fix: use the plain-text"),
         ("Shakespeare in Latin-1: café\n".encode("latin-1"), r"is not UTF-8 text \(byte 0xe9 at offset 27\)\. Fix"),
         (TEXT.encode("utf-16"), r"is not UTF-8 text \(byte 0xff at offset 0\)\. Fix"),  # with a byte-order mark
-        (TEXT.encode("utf-16-le"), r"is binary or UTF-16, not UTF-8 text \(it contains NUL bytes, the first at character 1\)\. Fix"),
+        (
+            TEXT.encode("utf-16-le"),
+            r"is binary or UTF-16, not UTF-8 text \(it contains NUL bytes, the first at character 1\)\. Fix",
+        ),
         (b"  \n\n", r"is empty\. Fix: use a text file with some writing in it"),
     ],
     ids=["zip", "latin-1", "utf-16", "utf-16 without BOM", "blank"],
@@ -205,7 +227,9 @@ def test_inf_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, mo
         return torch.tensor(float("inf")) if trainer.step >= 3 else loss
 
     monkeypatch.setattr(trainer, "train_step", step_then_blow_up)
-    with pytest.raises(WorkshopError, match=r"the training loss at step 4 is not a finite number\. The last good checkpoint is kept"):
+    with pytest.raises(
+        WorkshopError, match=r"the training loss at step 4 is not a finite number\. The last good checkpoint is kept"
+    ):
         trainer.fit()
     assert load_checkpoint(tmp_path / LAST).training["step"] == 2
 
@@ -216,7 +240,10 @@ def test_nan_at_evaluation_is_caught_before_it_is_saved(tmp_path, monkeypatch):
     monkeypatch.setattr(
         trainer, "estimate_loss", lambda: real_estimate() if trainer.step < 4 else {"train": 1.0, "val": float("nan")}
     )
-    with pytest.raises(WorkshopError, match=r"the loss at the evaluation of step 4 \(\{'train': 1\.0, 'val': nan\}\) is not a finite number"):
+    with pytest.raises(
+        WorkshopError,
+        match=r"the loss at the evaluation of step 4 \(\{'train': 1\.0, 'val': nan\}\) is not a finite number",
+    ):
         trainer.fit()
     assert load_checkpoint(tmp_path / LAST).training["step"] == 2
 
@@ -266,7 +293,10 @@ def test_out_of_memory_in_a_compiled_model_is_not_retried_eagerly(monkeypatch):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--prompt", "To bé"], r"error: The text contains 1 character\(s\) the model has never seen: 'é' \(U\+00E9\)\. Fix"),
+        (
+            ["--prompt", "To bé"],
+            r"error: The text contains 1 character\(s\) the model has never seen: 'é' \(U\+00E9\)\. Fix",
+        ),
         (["--prompt", ""], r"error: The prompt is empty\. Fix"),
         (["--temperature", "-1"], r"error: temperature=-1\.0 is invalid\. Fix"),
         (["--top-k", "0"], r"error: top_k=0 is invalid\. Fix"),
@@ -288,7 +318,12 @@ def test_sample_cli_bad_input_is_one_line_and_exit_2(trained, capsys, args, mess
 def test_sample_cli_temperature_zero_and_default_top_k_work(trained, capsys):
     run, _, tokenizer = trained
     assert tokenizer.vocab_size < 50  # the default top-k (50) is clipped to this vocabulary
-    assert sample_cli.main(["--run", str(run), "--device", "cpu", "--prompt", "To be", "--tokens", "8", "--temperature", "0"]) == 0
+    assert (
+        sample_cli.main(
+            ["--run", str(run), "--device", "cpu", "--prompt", "To be", "--tokens", "8", "--temperature", "0"]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.startswith("To be")
 
 
@@ -296,7 +331,11 @@ def test_sample_cli_refuses_a_broken_checkpoint_in_one_line(trained, tmp_path):
     broken = tmp_path / "best.safetensors"
     broken.write_bytes((trained[0] / "best.safetensors").read_bytes()[:-10])
     result = subprocess.run(
-        [sys.executable, "-m", "helpers.sample", "--run", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "helpers.sample", "--run", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ") and "is truncated" in result.stderr
@@ -316,10 +355,14 @@ def small_corpus_file(tmp_path) -> Path:
 
 
 def test_train_cli_resume_without_a_checkpoint(tmp_path, small_corpus_file, capsys):
-    status = train_cli.main(["--preset", "smoke", "--corpus", str(small_corpus_file), "--out", str(tmp_path / "new"), "--resume"])
+    status = train_cli.main(
+        ["--preset", "smoke", "--corpus", str(small_corpus_file), "--out", str(tmp_path / "new"), "--resume"]
+    )
     err = capsys.readouterr().err
     assert status == 2 and "Traceback" not in err
-    assert last_line(err).startswith("error: Nothing to resume: no checkpoint at") and "Fix: start without resuming" in err
+    assert (
+        last_line(err).startswith("error: Nothing to resume: no checkpoint at") and "Fix: start without resuming" in err
+    )
 
 
 def test_train_cli_nan_is_one_line_and_keeps_the_last_checkpoint(tmp_path, small_corpus_file, capsys, monkeypatch):
@@ -331,7 +374,9 @@ def test_train_cli_nan_is_one_line_and_keeps_the_last_checkpoint(tmp_path, small
 
     monkeypatch.setattr(Trainer, "train_step", nan_from_step_12)
     out = tmp_path / "run"
-    status = train_cli.main(["--preset", "smoke", "--corpus", str(small_corpus_file), "--out", str(out), "--device", "cpu"])
+    status = train_cli.main(
+        ["--preset", "smoke", "--corpus", str(small_corpus_file), "--out", str(out), "--device", "cpu"]
+    )
     err = capsys.readouterr().err
     assert status == 2 and "Traceback" not in err
     assert last_line(err).startswith("error: Training diverged: the training loss at step 15 is not a finite number.")
@@ -346,7 +391,9 @@ def test_train_cli_out_of_memory_is_one_line(tmp_path, small_corpus_file, capsys
     status = train_cli.main(["--preset", "smoke", "--corpus", str(small_corpus_file), "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert status == 2 and "Traceback" not in err
-    assert last_line(err).startswith("error: Out of GPU memory during training at batch_size=8") and "--batch-size" in err
+    assert (
+        last_line(err).startswith("error: Out of GPU memory during training at batch_size=8") and "--batch-size" in err
+    )
 
 
 CUT_AFTER_STEP_20 = r"""
@@ -374,8 +421,21 @@ sys.exit(main(sys.argv[1:]))
 def test_cli_resume_after_a_kill_matches_an_uninterrupted_run(small_corpus_file, tmp_path):
     def train(out, *extra, script=None):
         command = ["-c", script] if script else ["-m", "helpers.train"]
-        args = ["--preset", "smoke", "--out", str(out), "--corpus", str(small_corpus_file), "--device", "cpu",
-                "--seed", "7", "--sample-tokens", "60", *extra]
+        args = [
+            "--preset",
+            "smoke",
+            "--out",
+            str(out),
+            "--corpus",
+            str(small_corpus_file),
+            "--device",
+            "cpu",
+            "--seed",
+            "7",
+            "--sample-tokens",
+            "60",
+            *extra,
+        ]
         return subprocess.run([sys.executable, *command, *args], cwd=REPO, capture_output=True, text=True, timeout=300)
 
     full = train(tmp_path / "full")
@@ -411,7 +471,9 @@ def test_notebook_handler_shows_the_message_in_one_line(capsys):
 
 def test_setup_registers_the_handler_for_workshop_errors(monkeypatch, capsys):
     registered = {}
-    shell = types.SimpleNamespace(set_custom_exc=lambda exc_tuple, handler: registered.update(exc=exc_tuple, handler=handler))
+    shell = types.SimpleNamespace(
+        set_custom_exc=lambda exc_tuple, handler: registered.update(exc=exc_tuple, handler=handler)
+    )
     monkeypatch.setattr("IPython.get_ipython", lambda: shell)
     setup(seed=None)
     assert registered == {"exc": (WorkshopError,), "handler": _show_workshop_error}
@@ -429,7 +491,11 @@ print("error_in_exec:", type(result.error_in_exec).__name__)
 
 def test_a_real_ipython_shell_shows_one_line_not_a_traceback():
     result = subprocess.run(
-        [sys.executable, "-c", SHELL_SESSION], cwd=REPO, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", SHELL_SESSION],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )
     assert result.returncode == 0, result.stderr
@@ -493,7 +559,9 @@ def test_drive_mount_refused_is_explained(monkeypatch, tmp_path):
         raise ValueError("mount failed")  # what google.colab.drive raises when access is not granted
 
     fake_colab(monkeypatch, tmp_path, mount)
-    with pytest.raises(WorkshopError, match=r"Could not mount Google Drive \(ValueError: mount failed\)\. Fix: run the cell again"):
+    with pytest.raises(
+        WorkshopError, match=r"Could not mount Google Drive \(ValueError: mount failed\)\. Fix: run the cell again"
+    ):
         colab.run_dir("workshop", use_drive=True)
 
 

@@ -1,10 +1,9 @@
 """Resuming from last.safetensors continues exactly where an uninterrupted run would be (on CPU)."""
 
 import torch
+from test_trainer import smoke_trainer
 
 from helpers import Callback
-
-from test_trainer import smoke_trainer
 
 
 class InterruptAt(Callback):

@@ -55,7 +55,9 @@ def test_top_p_keeps_the_smallest_set_reaching_p():
 
 def test_lower_temperature_sharpens():
     logits = torch.tensor([[1.0, 2.0, 3.0]])
-    assert next_token_probs(logits, 0.5).max() > next_token_probs(logits, 1.0).max() > next_token_probs(logits, 2.0).max()
+    assert (
+        next_token_probs(logits, 0.5).max() > next_token_probs(logits, 1.0).max() > next_token_probs(logits, 2.0).max()
+    )
 
 
 def test_seed_makes_generation_reproducible(tiny_model):

@@ -15,8 +15,12 @@ TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n\n" * 40
 
 def small_trainer(corpus, **overrides):
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=corpus.tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0))
-    settings = dict(batch_size=4, max_iters=6, warmup_iters=2, eval_interval=3, eval_iters=2, progress=False, compile=False)
+    model = GPT(
+        GPTConfig(vocab_size=corpus.tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
+    )
+    settings = dict(
+        batch_size=4, max_iters=6, warmup_iters=2, eval_interval=3, eval_iters=2, progress=False, compile=False
+    )
     return Trainer(model, corpus, TrainConfig(**{**settings, **overrides}))
 
 
@@ -27,7 +31,10 @@ def test_full_split_loss_scores_every_val_window_once():
     n = (len(val) - 1) // block
     model = trainer.model.eval()
     with torch.no_grad():  # one window at a time, by hand
-        by_hand = [model(val[i * block : (i + 1) * block][None], val[i * block + 1 : (i + 1) * block + 1][None])[1] for i in range(n)]
+        by_hand = [
+            model(val[i * block : (i + 1) * block][None], val[i * block + 1 : (i + 1) * block + 1][None])[1]
+            for i in range(n)
+        ]
     expected = torch.stack(by_hand).mean().item()
     assert trainer.full_split_loss("val", windows_per_batch=3) == pytest.approx(expected, rel=1e-5)
     assert trainer.full_split_loss("val", windows_per_batch=1000) == pytest.approx(expected, rel=1e-5)
@@ -51,6 +58,7 @@ def test_a_failing_compile_falls_back_to_eager(corpus, monkeypatch):
     def broken_compile(model, **kwargs):
         def compiled(*args, **kw):
             raise RuntimeError("simulated Triton failure")
+
         return compiled
 
     monkeypatch.setattr(trainer_module, "compile_supported", lambda device: (True, ""))

@@ -32,8 +32,16 @@ def smoke_trainer(corpus, out_dir=None, max_iters=40, **overrides):
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=2, n_embd=48, dropout=0.1))
     cfg = TrainConfig(
-        batch_size=16, max_iters=max_iters, learning_rate=3e-3, min_lr=3e-4, warmup_iters=5,
-        eval_interval=20, eval_iters=4, out_dir=str(out_dir) if out_dir else None, progress=False, **overrides,
+        batch_size=16,
+        max_iters=max_iters,
+        learning_rate=3e-3,
+        min_lr=3e-4,
+        warmup_iters=5,
+        eval_interval=20,
+        eval_iters=4,
+        out_dir=str(out_dir) if out_dir else None,
+        progress=False,
+        **overrides,
     )
     return Trainer(model, corpus, cfg)
 
@@ -51,7 +59,7 @@ def test_training_lowers_the_loss_and_keeps_history(corpus):
 def test_best_and_last_checkpoints_and_metrics(corpus, tmp_path):
     trainer = smoke_trainer(corpus, tmp_path)
     history = trainer.fit()
-    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert lines == history
     best = load_checkpoint(tmp_path / "best.safetensors")
     assert best.training["best_val_loss"] == pytest.approx(min(r["val_loss"] for r in history))

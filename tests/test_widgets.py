@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers import GPT, GPTConfig, CharTokenizer, generate, next_token_probs
+from helpers import GPT, CharTokenizer, GPTConfig, generate, next_token_probs
 from helpers.widgets import AttentionExplorer, SamplingPlayground, attention_explorer, char_label, sampling_playground
 
 TEXT = "ROMEO:\nhello world, JULIET!\n"

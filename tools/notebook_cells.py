@@ -18,7 +18,7 @@ NOTEBOOKS = ROOT / "notebooks"
 def configured_repo() -> str:
     text = (ROOT / "pyproject.toml").read_text()
     match = re.search(r'^\[tool\.gpt-from-scratch\]\s*\ngithub\s*=\s*"([^"]+)"', text, re.M)
-    assert match, "pyproject.toml needs [tool.gpt-from-scratch] github = \"owner/name\""
+    assert match, 'pyproject.toml needs [tool.gpt-from-scratch] github = "owner/name"'
     return match.group(1)
 
 
@@ -27,9 +27,10 @@ def badge_markdown(repo: str, notebook_name: str) -> str:
     return f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})"
 
 
-SETUP_CELL = '''# Setup: run this first. In Colab it fetches the workshop once (safe to re-run); locally it finds it.
+SETUP_CELL = """# Setup: run this first. In Colab it fetches the workshop once (safe to re-run); locally it finds it.
 REPO = "{repo}"  # a fork changes this with: python tools/set_repo.py you/your-fork
-import os, subprocess, sys
+import subprocess
+import sys
 from pathlib import Path
 
 if "google.colab" in sys.modules:
@@ -42,7 +43,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # import helpers from the checkout: no pip install, no restart
 
 from helpers.notebook import setup
-device = setup()'''
+
+device = setup()"""
 
 
 def setup_source(repo: str) -> str:

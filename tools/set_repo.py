@@ -13,7 +13,6 @@ import re
 import sys
 
 import nbformat
-
 from notebook_cells import NOTEBOOKS, ROOT, badge_markdown, configured_repo, setup_source, sync_readme
 
 

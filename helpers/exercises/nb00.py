@@ -22,6 +22,10 @@ def check_most_common_char(your_fn) -> bool:
         if problem:
             return report(False, "", problem)
         if got != expected:
-            return report(False, "", f"for {text!r} you returned {got!r}, but {expected!r} occurs most often. "
-                                     "Hint: collections.Counter(text).most_common(1).")
+            return report(
+                False,
+                "",
+                f"for {text!r} you returned {got!r}, but {expected!r} occurs most often. "
+                "Hint: collections.Counter(text).most_common(1).",
+            )
     return report(True, "Right: you found the most common character in every test text.", "")

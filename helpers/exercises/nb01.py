@@ -18,15 +18,23 @@ def check_window(your_fn) -> bool:
     data = torch.arange(100, 140)
     for start, block_size in [(0, 8), (5, 4), (31, 8), (0, 1)]:
         want_x, want_y = solution_window(data, start, block_size)
-        got, problem = attempt(your_fn, data, start, block_size, where=f" for start={start}, block_size={block_size}",
-                               returns="x, y")
+        got, problem = attempt(
+            your_fn, data, start, block_size, where=f" for start={start}, block_size={block_size}", returns="x, y"
+        )
         if problem:
             return report(False, "", problem)
         x, y = (torch.as_tensor(t) for t in got)
         if not torch.equal(x, want_x):
-            return report(False, "", f"start={start}, block_size={block_size}: x should be {want_x.tolist()}, "
-                                     f"you gave {x.tolist()}.")
+            return report(
+                False,
+                "",
+                f"start={start}, block_size={block_size}: x should be {want_x.tolist()}, you gave {x.tolist()}.",
+            )
         if not torch.equal(y, want_y):
-            return report(False, "", f"start={start}, block_size={block_size}: y should be x shifted one to the "
-                                     f"left, {want_y.tolist()}; you gave {y.tolist()}.")
+            return report(
+                False,
+                "",
+                f"start={start}, block_size={block_size}: y should be x shifted one to the "
+                f"left, {want_y.tolist()}; you gave {y.tolist()}.",
+            )
     return report(True, "Right: y is x shifted by one, so every position has its next character as target.", "")

@@ -29,6 +29,10 @@ def check_cross_entropy(your_fn) -> bool:
             return report(False, "", problem)
         got = torch.as_tensor(got, dtype=torch.float32)
         if got.numel() != 1 or not torch.allclose(got.reshape(()), want, atol=1e-4):
-            return report(False, "", f"on {name} you got {got.flatten()[:3].tolist()}, expected {want.item():.4f}. "
-                                     "Hint: softmax over the last dim, take each row's target column, -log, mean.")
+            return report(
+                False,
+                "",
+                f"on {name} you got {got.flatten()[:3].tolist()}, expected {want.item():.4f}. "
+                "Hint: softmax over the last dim, take each row's target column, -log, mean.",
+            )
     return report(True, "Right: your cross-entropy equals PyTorch's (and gives ln(65) for a uniform guess).", "")

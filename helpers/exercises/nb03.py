@@ -31,7 +31,10 @@ def check_attention(your_fn) -> bool:
             return report(False, "", f"the output should have shape {tuple(want.shape)}, yours is {tuple(got.shape)}.")
         if not torch.allclose(got, want, atol=1e-5):
             first_ok = torch.allclose(got[:, 0], want[:, 0], atol=1e-5)
-            hint = ("position 0 is right but later ones are not: check the scale (sqrt of head_size) and the softmax dim."
-                    if first_ok else "position 0 already differs: can it see the future? Mask scores above the diagonal.")
+            hint = (
+                "position 0 is right but later ones are not: check the scale (sqrt of head_size) and the softmax dim."
+                if first_ok
+                else "position 0 already differs: can it see the future? Mask scores above the diagonal."
+            )
             return report(False, "", f"B={B}, T={T}, head_size={head_size}: {hint}")
     return report(True, "Right: that is exactly what F.scaled_dot_product_attention(..., is_causal=True) computes.", "")

@@ -30,7 +30,11 @@ def check_count_params(your_fn) -> bool:
             return report(False, "", problem)
         if got != want:
             shape = f"n_layer={cfg.n_layer}, n_embd={cfg.n_embd}, vocab={cfg.vocab_size}, block={cfg.block_size}, bias={cfg.bias}"
-            return report(False, "", f"for {shape} you counted {got:,}, the model has {want:,} "
-                                     f"(off by {got - want:+,}). Hint: count the lm_head once (it is tied), "
-                                     "and do not forget biases and LayerNorms.")
+            return report(
+                False,
+                "",
+                f"for {shape} you counted {got:,}, the model has {want:,} "
+                f"(off by {got - want:+,}). Hint: count the lm_head once (it is tied), "
+                "and do not forget biases and LayerNorms.",
+            )
     return report(True, "Right: you can predict a GPT's size from its shape alone.", "")

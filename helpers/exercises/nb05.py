@@ -32,7 +32,8 @@ def check_should_stop(your_fn) -> bool:
             return report(False, "", f"your function raised {type(err).__name__}: {err}")
         if answer != expected:
             return report(
-                False, "",
+                False,
+                "",
                 f"val losses {val_losses} with patience={patience} should give {expected}, yours gave {answer!r}. "
                 "Hint: find where the lowest val loss is, and count the evaluations after it.",
             )

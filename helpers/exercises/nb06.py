@@ -22,15 +22,18 @@ def check_min_p(your_fn) -> bool:
     for probs, min_p in cases:
         try:
             answer = your_fn(probs.clone(), min_p)
-            ok = isinstance(answer, torch.Tensor) and answer.shape == probs.shape and torch.allclose(
-                answer, solution_min_p_filter(probs, min_p), atol=1e-6
+            ok = (
+                isinstance(answer, torch.Tensor)
+                and answer.shape == probs.shape
+                and torch.allclose(answer, solution_min_p_filter(probs, min_p), atol=1e-6)
             )
         except Exception as err:
             return report(False, "", f"your function raised {type(err).__name__}: {err}")
         if not ok:
             shown = [round(p, 3) for p in probs.tolist()[:4]]
             return report(
-                False, "",
+                False,
+                "",
                 f"for probs starting {shown} and min_p={min_p} the answer differs. Hint: the threshold is "
                 "min_p × probs.max(); zero what is below it and divide by the new sum.",
             )

@@ -1,4 +1,4 @@
-"""Notebook 08 exercise: who speaks most? Count the speeches of each character in a play's text."""
+"""Notebook 11 exercise: who speaks most? Count the speeches of each character in a play's text."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def check_top_speakers(your_fn, corpus_text: str | None = None) -> bool:
         if answer != expected:
             where = "the small sample play" if text is SAMPLE else "the corpus"
             return report(
-                False, "",
+                False,
+                "",
                 f"on {where} with n={n} the answer is {expected}, yours is {answer}. Hint: a speech starts "
                 "with a line that is just the name and a colon; collections.Counter.most_common(n) sorts.",
             )

@@ -1,4 +1,4 @@
-"""Notebook 07 exercise: the longest context whose attention scores fit in a memory budget."""
+"""Notebook 09 exercise: the longest context whose attention scores fit in a memory budget."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def check_max_block_size(your_fn) -> bool:
             return report(False, "", f"your function raised {type(err).__name__}: {err}")
         if answer != expected:
             return report(
-                False, "",
+                False,
+                "",
                 f"for memory={case[0]} bytes, batch={case[1]}, heads={case[2]}, layers={case[3]}, "
                 f"{case[4]} bytes per number the answer is {expected}, yours is {answer!r}. Hint: solve "
                 "layers × batch × heads × T² × bytes ≤ memory for T, and round down to a whole number.",
