@@ -6,15 +6,16 @@ Notebook 01 builds each of these by hand; everything later imports them from her
 from __future__ import annotations
 
 import os
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .download import download
 from .errors import WorkshopError, require
 
 CORPUS_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+CORPUS_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"  # 1,115,394 bytes
 CORPUS_FILENAME = "tinyshakespeare.txt"
 CORPUS_ENV_VAR = "WORKSHOP_CORPUS"
 
@@ -38,22 +39,23 @@ def default_data_dir() -> Path:
     return root / "data" if root is not None else Path.cwd() / "data"
 
 
-def download_corpus(dest: Path, url: str = CORPUS_URL, timeout: float = 30.0) -> Path:
-    """Download the corpus to `dest` (atomically: a broken download leaves no half file)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".part")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            tmp.write_bytes(response.read())
-    except OSError as err:  # URLError, timeouts and socket errors are all OSErrors
-        tmp.unlink(missing_ok=True)
-        raise WorkshopError(
-            f"Could not download the tiny Shakespeare corpus from {url} ({err}). "
-            f"Fix: connect to the internet, or copy the file to {dest}, "
-            f"or set {CORPUS_ENV_VAR}=/path/to/tinyshakespeare.txt."
-        ) from err
-    os.replace(tmp, dest)
-    return dest
+def download_corpus(
+    dest: Path, url: str | None = None, sha256: str | None = CORPUS_SHA256, timeout: float = 30.0
+) -> Path:
+    """Download the corpus to `dest`, keeping it only if it is the expected text (see helpers.download).
+
+    The SHA-256 check is what refuses a Wi-Fi login page or a half download that claims to be the corpus.
+    `url` defaults to CORPUS_URL. Pass `sha256=None` for another text: it must then at least be UTF-8 text.
+    """
+    return download(
+        url or CORPUS_URL,
+        dest,
+        what="the tiny Shakespeare corpus" if sha256 == CORPUS_SHA256 else "the corpus",
+        fix=f"or copy the file to {dest}, or set {CORPUS_ENV_VAR}=/path/to/tinyshakespeare.txt",
+        sha256=sha256,
+        check=None if sha256 else load_text,
+        timeout=timeout,
+    )
 
 
 def find_corpus(path: str | os.PathLike | None = None, download: bool = True) -> Path:

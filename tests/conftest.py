@@ -53,3 +53,66 @@ def tiny_model(tiny_config) -> GPT:
 @pytest.fixture
 def small_tokenizer() -> CharTokenizer:
     return CharTokenizer.from_text("hello world\n")
+
+
+# --------------------------------------------------------------------------------------------
+# A local web server for download tests (tests never use the network: it listens on 127.0.0.1 only)
+
+
+class LocalServer:
+    """Serves `routes[path] = (status, headers, body, how)` from a thread; `how` is "whole", "truncated"
+    (Content-Length says more than is sent) or "chunked-truncated" (the chunked stream stops mid-way)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.routes: dict[str, tuple[int, dict, bytes, str]] = {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                server.requests.append(self.path)
+                status, headers, body, how = server.routes.get(self.path, (404, {}, b"not found", "whole"))
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                if how == "chunked-truncated":
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    half = body[: len(body) // 2]
+                    self.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\n")  # no closing chunk
+                else:
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body if how == "whole" else body[: len(body) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def serve(self, path: str, body: bytes, status: int = 200, content_type="application/octet-stream", how="whole"):
+        self.routes[path] = (status, {"Content-Type": content_type}, body, how)
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def local_server():
+    server = LocalServer()
+    yield server
+    server.close()
