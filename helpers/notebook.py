@@ -56,7 +56,8 @@ def notebook_run_dir(use_drive: bool = False):
 
 
 def trained_model(device: str | None = None, run=None):
-    """`(model, tokenizer)` from notebook 05's best checkpoint; trains one first (progress shown) if none.
+    """`(model, tokenizer)` from notebook 05's best checkpoint; else the instructor's published one
+    (`pretrained` in pyproject.toml, see helpers.pretrained); else trains one first (progress shown).
 
     Lets notebooks 06-08 run on their own in a fresh Colab. `run` is the run folder (default:
     `notebook_run_dir()`); pass `notebook_run_dir(use_drive=True)` if notebook 05 saved to Drive.
@@ -71,6 +72,10 @@ def trained_model(device: str | None = None, run=None):
     device = pick_device(device)
     run = Path(run) if run is not None else notebook_run_dir()
     if not (run / BEST).is_file():
+        from .pretrained import published_model
+
+        if (published := published_model(device)) is not None:  # the instructor's, if pyproject.toml names one
+            return published
         preset_name, preset = get_preset("smoke" if smoke_mode() else "auto", device)
         print(f"No trained model in {run}: training one with the '{preset_name}' preset first.")
         corpus = Corpus.load()
