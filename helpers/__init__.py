@@ -9,6 +9,7 @@ from .device import pick_device, precision_for
 from .errors import WorkshopError
 from .model import GPT, GPTConfig
 from .presets import PRESETS, get_preset, smoke_mode
+from .pretrained import load_pretrained
 from .sampling import generate, next_token_probs, sample_text
 from .trainer import Callback, TrainConfig, Trainer, lr_at
 
@@ -31,6 +32,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "load_model",
+    "load_pretrained",
     "pick_device",
     "precision_for",
     "PRESETS",

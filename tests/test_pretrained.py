@@ -13,8 +13,8 @@ import sys
 import pytest
 import torch
 
-from helpers import GPT, CharTokenizer, GPTConfig, WorkshopError, save_checkpoint
-from helpers.pretrained import configured_pretrained, fetch_pretrained, load_pretrained, published_model
+from helpers import GPT, CharTokenizer, GPTConfig, WorkshopError, load_pretrained, save_checkpoint
+from helpers.pretrained import configured_pretrained, fetch_pretrained, published_model
 
 PORTAL = b"<!DOCTYPE html><html><body>Log in to the conference Wi-Fi</body></html>"
 
