@@ -74,12 +74,12 @@ def download(
     """Download `url` to `dest` atomically: either the whole, checked file is there afterwards, or nothing.
 
     `what` names the file in messages ("the tiny Shakespeare corpus"); `fix` is appended to every
-    message's advice ("or copy the file to data/"); `sha256`, when given, must match before the file is
+    message's advice after a comma ("or copy the file to data/"); `sha256`, when given, must match before the file is
     kept; `check(path)` may raise a WorkshopError to refuse the content (it sees the temporary file).
     """
     dest = Path(dest)
     sha256 = normalise_sha256(sha256)
-    fix = f"; {fix}" if fix else ""
+    fix = f", {fix}" if fix else ""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
     try:
@@ -154,8 +154,7 @@ def _fetch(url, tmp: Path, what: str, fix: str, timeout: float, progress: bool, 
             ) from None
         reason = getattr(err, "reason", None) or err
         raise WorkshopError(
-            f"Could not download {what} from {url} ({type(err).__name__}: {reason}). "
-            f"Fix: check the internet connection (open any website in a browser), then run it again{fix}."
+            f"Could not download {what} from {url} ({type(err).__name__}: {reason}). Fix: connect to the internet{fix}."
         ) from None
     return got, expected, digest.hexdigest()
 

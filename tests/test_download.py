@@ -119,7 +119,7 @@ def test_no_connection_names_the_fix(tmp_path):
     with pytest.raises(WorkshopError) as err:
         download_corpus(tmp_path / "data" / "tinyshakespeare.txt", url=f"http://127.0.0.1:{port}/input.txt")
     assert "Could not download the tiny Shakespeare corpus" in one_line(err)
-    assert "check the internet connection" in one_line(err) and "WORKSHOP_CORPUS" in one_line(err)
+    assert "Fix: connect to the internet, or copy the file to" in one_line(err) and "WORKSHOP_CORPUS" in one_line(err)
     assert leftovers(tmp_path / "data") == []
 
 
