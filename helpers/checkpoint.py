@@ -118,16 +118,15 @@ def remove_leftover_temp_files(folder: str | os.PathLike) -> list[Path]:
     return leftovers
 
 
-def save_checkpoint(
-    path: str | os.PathLike,
+def checkpoint_bytes(
     model: GPT,
     tokenizer: CharTokenizer,
     optimizer: torch.optim.Optimizer | None = None,
     scaler=None,
     training: dict | None = None,
     rng: dict[str, torch.Tensor] | None = None,
-) -> Path:
-    """Save everything needed to sample from (or resume) this model, atomically."""
+) -> bytes:
+    """A whole checkpoint file's contents: tensors, JSON header and the tensors' SHA-256 (computed once)."""
     tensors = {f"model.{k}": v for k, v in _model_tensors(model).items()}
     header = {
         "format": FORMAT,
@@ -144,8 +143,21 @@ def save_checkpoint(
     tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
     header["sha256"] = _tensor_digest(tensors)
     metadata = {key: json.dumps(value) for key, value in header.items()}
+    return save_safetensors(tensors, metadata=metadata)
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: GPT,
+    tokenizer: CharTokenizer,
+    optimizer: torch.optim.Optimizer | None = None,
+    scaler=None,
+    training: dict | None = None,
+    rng: dict[str, torch.Tensor] | None = None,
+) -> Path:
+    """Save everything needed to sample from (or resume) this model, atomically."""
     path = Path(path)
-    write_atomically(path, save_safetensors(tensors, metadata=metadata))
+    write_atomically(path, checkpoint_bytes(model, tokenizer, optimizer, scaler, training, rng))
     return path
 
 

@@ -6,7 +6,7 @@ Notebook 01 builds each of these by hand; everything later imports them from her
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -18,6 +18,7 @@ CORPUS_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/ti
 CORPUS_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"  # 1,115,394 bytes
 CORPUS_FILENAME = "tinyshakespeare.txt"
 CORPUS_ENV_VAR = "WORKSHOP_CORPUS"
+CORPUS_VOCAB_SIZE = 65  # tiny Shakespeare's distinct characters (tests/test_data.py checks it against the file)
 
 
 # --------------------------------------------------------------------------------------------
@@ -170,6 +171,11 @@ def get_batch(
     return chunk[:, :-1], chunk[:, 1:]
 
 
+def _is_on(tensor: torch.Tensor, device: torch.device) -> bool:
+    """True when `tensor` is on `device` ('cuda' means any GPU index, 'cuda:1' that one)."""
+    return tensor.device.type == device.type and device.index in (None, tensor.device.index)
+
+
 @dataclass
 class Corpus:
     """The text, its tokenizer, and the encoded train/val splits, held on one device."""
@@ -194,6 +200,14 @@ class Corpus:
         data = torch.tensor(tokenizer.encode(text), dtype=torch.long, device=device)
         train, val = train_val_split(data)
         return cls(text, tokenizer, train, val)
+
+    def to(self, device: str | torch.device) -> Corpus:
+        """This corpus with its splits on `device`: the very same split, whatever it is (e.g. notebook 05's
+        first 2,000 characters), never re-encoded from `text`. Returns itself when already there."""
+        device = torch.device(device)
+        if all(_is_on(t, device) for t in (self.train, self.val)):
+            return self
+        return replace(self, train=self.train.to(device), val=self.val.to(device))
 
     def batch(self, split: str, batch_size: int, block_size: int, generator: torch.Generator | None = None):
         require(split in ("train", "val"), f"split must be 'train' or 'val', not {split!r}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import sys
 import warnings
@@ -126,3 +127,38 @@ def describe(device: str) -> dict:
         info["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
         info["compute_capability"] = f"{props.major}.{props.minor}"
     return info
+
+
+def system_memory_bytes() -> int | None:
+    """The machine's RAM: sysconf on Linux and macOS, GlobalMemoryStatusEx on Windows (which has no
+    os.sysconf). None where the system does not say."""
+    if sys.platform == "win32":
+        return _windows_memory_bytes()
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _windows_memory_bytes() -> int | None:
+    import ctypes
+
+    class MemoryStatus(ctypes.Structure):  # MEMORYSTATUSEX
+        _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong)] + [
+            (name, ctypes.c_ulonglong)
+            for name in ("total", "avail", "page_total", "page_avail", "virt_total", "virt_avail", "ext_avail")
+        ]
+
+    status = MemoryStatus()
+    status.dwLength = ctypes.sizeof(MemoryStatus)
+    if not ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):
+        return None
+    return int(status.total)
+
+
+def memory_of(device: str) -> tuple[int | None, str]:
+    """How much memory a model on `device` has, and what that memory is: the GPU's own on CUDA, the
+    machine's RAM elsewhere (Apple's GPU shares it). The size is None where the system does not say."""
+    if device == "cuda":
+        return torch.cuda.get_device_properties(0).total_memory, torch.cuda.get_device_name(0)
+    return system_memory_bytes(), "this machine's RAM"

@@ -75,10 +75,12 @@ def draw_losses(
 
 
 def plot_history(history: list[dict], path=None, title: str = "train and val loss", log_scale: bool = False):
-    """A figure of the loss curves; saved to `path` when given (e.g. runs/laptop/loss.png)."""
-    import matplotlib.pyplot as plt
+    """A figure of the loss curves; saved to `path` when given (e.g. runs/laptop/loss.png).
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    Made outside pyplot (`new_figure`), so calling it in a loop or a long session leaks nothing.
+    """
+    fig = new_figure(7, 4)
+    ax = fig.add_subplot()
     draw_losses(ax, history, log_scale=log_scale)
     ax.set_title(title)
     fig.tight_layout()

@@ -109,11 +109,7 @@ class Trainer:
         use_tf32_matmuls(self.device)
         torch.manual_seed(self.cfg.seed)
         self.model = model.to(self.device)
-        self.corpus = (
-            corpus
-            if corpus.train.device.type == self.device
-            else Corpus.from_tokenizer(corpus.text, corpus.tokenizer, self.device)
-        )
+        self.corpus = corpus.to(self.device)  # keeps a custom split (never re-encodes corpus.text)
         block = self.model.config.block_size
         require(
             len(self.corpus.val) > block,
@@ -268,9 +264,8 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             with open(self.out_dir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
-            if improved:
-                self.save(self.out_dir / ckpt.BEST)
-            self.save(self.out_dir / ckpt.LAST)
+            # a new best is the same state as last: serialised and hashed once, written to both (best first)
+            self.save(*([self.out_dir / ckpt.BEST] if improved else []), self.out_dir / ckpt.LAST)
         for cb in self.callbacks:
             cb.on_eval(self, record)
         return record
@@ -282,7 +277,8 @@ class Trainer:
             f"(now {self.cfg.learning_rate}; try half), keep grad_clip on, or train in fp32 (precision='fp32')."
         )
 
-    def save(self, path) -> Path:
+    def save(self, path, *more_paths) -> Path:
+        """Write a checkpoint of this moment to `path` (and to each of `more_paths`: the same bytes)."""
         rng = {"torch": torch.get_rng_state(), "batch": self.batch_rng.get_state()}
         if self.device == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state()
@@ -293,7 +289,10 @@ class Trainer:
             "train_config": asdict(self.cfg),
             "precision": self.precision,
         }
-        return ckpt.save_checkpoint(path, self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng)
+        payload = ckpt.checkpoint_bytes(self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng)
+        for target in (path, *more_paths):
+            ckpt.write_atomically(Path(target), payload)
+        return Path(path)
 
     def resume(self, path=None) -> Trainer:
         """Continue from a checkpoint (default: `out_dir/last.safetensors`): weights, optimizer, RNG, step."""

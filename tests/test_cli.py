@@ -6,6 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from test_checkpoint import tiny_trainer
+
+from helpers.checkpoint import BEST
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -40,12 +45,30 @@ def test_train_smoke_writes_metrics_plot_checkpoints_and_sample(corpus_path, tmp
     assert sampled.stdout.startswith("ROMEO:") and len(sampled.stdout.rstrip("\n")) >= 40
 
 
-def test_cli_errors_are_one_line_with_exit_status_2(corpus_path, tmp_path):
-    missing = run(["helpers.sample", "--run", str(tmp_path / "nope")], corpus_path)
-    assert missing.returncode == 2
-    assert missing.stderr.startswith("error: No checkpoint at") and "Traceback" not in missing.stderr
-    assert len(missing.stderr.strip().splitlines()) == 1
+def truncated_checkpoint(folder: Path) -> None:
+    trainer = tiny_trainer(folder)
+    trainer.fit()
+    (folder / BEST).write_bytes((folder / BEST).read_bytes()[:-10])
 
-    no_corpus = run(["helpers.train", "--preset", "smoke", "--out", str(tmp_path / "x")], tmp_path / "none.txt")
-    assert no_corpus.returncode == 2 and "Corpus not found" in no_corpus.stderr
-    assert "Traceback" not in no_corpus.stderr
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (["helpers.sample", "--run", "{tmp}/nope"], "error: No checkpoint at"),
+        (["helpers.sample", "--run", "{tmp}"], "error: {tmp}/best.safetensors is truncated"),
+        (
+            ["helpers.train", "--preset", "smoke", "--out", "{tmp}/x", "--corpus", "{tmp}/none.txt"],
+            "error: Corpus not found",
+        ),
+    ],
+    ids=["no checkpoint", "truncated checkpoint", "no corpus"],
+)
+def test_cli_errors_are_one_line_with_exit_status_2(corpus_path, tmp_path, command, message):
+    """As a real process: one `error:` line on stderr, no traceback, status 2 (the in-process cases of each
+    bad input are in test_reliability.py)."""
+    if "truncated" in message:
+        truncated_checkpoint(tmp_path)
+    result = run([part.format(tmp=tmp_path) for part in command], corpus_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(message.format(tmp=tmp_path)) and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from helpers import CharTokenizer, WorkshopError, find_corpus, get_batch, load_text, train_val_split
-from helpers.data import CORPUS_ENV_VAR
+from helpers import CharTokenizer, Corpus, WorkshopError, find_corpus, get_batch, load_text, train_val_split
+from helpers.data import CORPUS_ENV_VAR, CORPUS_VOCAB_SIZE
 
 
 def test_corpus_has_the_expected_size(corpus):
@@ -11,7 +11,7 @@ def test_corpus_has_the_expected_size(corpus):
 
 def test_vocabulary_is_65_sorted_characters(corpus):
     tok = corpus.tokenizer
-    assert tok.vocab_size == 65
+    assert tok.vocab_size == CORPUS_VOCAB_SIZE == 65  # the presets' parameter counts assume it
     assert tok.chars == sorted(tok.chars)
     assert tok.chars[0] == "\n" and tok.chars[1] == " "
 
@@ -88,3 +88,14 @@ def test_non_utf8_corpus_is_refused(tmp_path):
     bad.write_bytes(b"PK\x03\x04\xff\xfe binary")
     with pytest.raises(WorkshopError, match="not UTF-8 text"):
         load_text(bad)
+
+
+def test_moving_a_corpus_keeps_its_split(corpus):
+    # notebook 05's overfitting demo: train on the first 2,000 characters only, judge on the usual val text
+    sliver = Corpus(corpus.text, corpus.tokenizer, train=corpus.train[:2000], val=corpus.val)
+    moved = sliver.to("meta")  # another device (shapes without memory: what a GPU would be, on a CPU-only runner)
+    assert moved.train.device.type == "meta" and moved.val.device.type == "meta"
+    assert moved.train.shape == (2000,) and moved.val.shape == sliver.val.shape
+    assert moved.text is sliver.text and moved.tokenizer is sliver.tokenizer
+    assert sliver.train.device.type == "cpu"  # the original is left where it was
+    assert sliver.to("cpu") is sliver  # already there: nothing copied

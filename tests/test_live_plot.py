@@ -75,6 +75,15 @@ def test_static_plot_still_works_and_marks_overfitting(tmp_path):
     assert any("sweet spot" in t for t in texts) and any("overfitting" in t for t in texts)
 
 
+def test_static_plot_leaves_no_pyplot_figure_open(tmp_path):
+    import matplotlib.pyplot as plt
+
+    open_before = plt.get_fignums()
+    for i in range(3):  # a notebook cell re-run, or a script plotting several runs
+        plot_history(OVERFITTING, tmp_path / f"loss{i}.png")
+    assert plt.get_fignums() == open_before
+
+
 def test_bad_overlay_is_a_workshop_error():
     with pytest.raises(WorkshopError, match="overlay must be a dict"):
         LiveLossPlot(overlay=[1, 2])

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from helpers import GPT, GPTConfig, TrainConfig, Trainer, lr_at
+import helpers.checkpoint
+from helpers import GPT, Corpus, GPTConfig, TrainConfig, Trainer, lr_at
 from helpers.checkpoint import load_checkpoint, load_model
 from helpers.trainer import make_optimizer
 
@@ -110,3 +111,36 @@ def test_callbacks_see_every_eval_and_step(corpus):
     assert rec.events[0] == "start" and rec.events[-1] == "end"
     assert [e for e in rec.events if e[0] == "eval"] == [("eval", 0), ("eval", 20)]
     assert sum(1 for e in rec.events if e[0] == "step") == 20
+
+
+def test_the_trainer_moves_a_custom_split_as_it_is(corpus, monkeypatch):
+    """A corpus on another device is moved with Corpus.to (which keeps its split), never re-encoded from
+    corpus.text: notebook 05's 2,000-character demo must not become the whole corpus on a GPU."""
+    sliver = Corpus(corpus.text, corpus.tokenizer, train=corpus.train[:2000], val=corpus.val)
+    moves = []
+    real_to = Corpus.to
+
+    def to(self, device):
+        moves.append(str(device))
+        return real_to(self, device)
+
+    monkeypatch.setattr(Corpus, "to", to)
+    trainer = smoke_trainer(sliver)
+    assert moves == ["cpu"]  # the trainer's device (on a GPU: "cuda")
+    assert torch.equal(trainer.corpus.train, sliver.train) and torch.equal(trainer.corpus.val, sliver.val)
+
+
+def test_a_new_best_checkpoint_is_serialised_and_hashed_once(corpus, tmp_path, monkeypatch):
+    digests = []
+    real_digest = helpers.checkpoint._tensor_digest
+
+    def counting_digest(tensors):
+        digests.append(1)
+        return real_digest(tensors)
+
+    monkeypatch.setattr(helpers.checkpoint, "_tensor_digest", counting_digest)
+    trainer = smoke_trainer(corpus, tmp_path, max_iters=40)
+    history = trainer.fit()
+    assert sum(r["best"] for r in history) >= 2  # several evaluations were a new best ...
+    assert len(digests) == len(history)  # ... yet each evaluation hashed its checkpoint once
+    assert (tmp_path / "best.safetensors").read_bytes() == (tmp_path / "last.safetensors").read_bytes()

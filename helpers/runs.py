@@ -1,24 +1,29 @@
-"""Surviving a Colab disconnect: keep the run folder on Google Drive and pick up where training stopped.
+"""Run folders: where a run keeps its checkpoints and metrics, on Google Drive in Colab, and resuming.
 
-    from helpers.colab import run_dir, resume_or_start
+    from helpers.runs import run_dir, resume_or_start
     cfg = TrainConfig(out_dir=str(run_dir("workshop", use_drive=True)))
     history = resume_or_start(Trainer(model, corpus, cfg)).fit()
 
 Re-running those cells after a disconnect continues from the last checkpoint (every eval_interval
 steps) instead of starting over. Outside Colab, `run_dir(name)` is simply `runs/<name>` in this checkout.
+Knows the folder layout and Colab's Drive; knows nothing of notebooks (helpers.notebook builds on this).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from . import checkpoint as ckpt
 from .data import repo_root
 from .errors import WorkshopError, require
-from .notebook import in_colab
 
 DRIVE_MOUNT_POINT = Path("/content/drive")
 DRIVE_PROJECT_FOLDER = "gpt-from-scratch"
+
+
+def in_colab() -> bool:
+    return "google.colab" in sys.modules
 
 
 def local_runs_folder() -> Path:
