@@ -14,6 +14,7 @@ No browser is ever downloaded (no `playwright install`): Playwright drives the s
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -99,8 +100,9 @@ def lab(tmp_path_factory, corpus_path):
     """A JupyterLab server on 127.0.0.1 (random port, token) whose kernels run in smoke mode."""
     if chromium_path() is None:
         missing("no Chromium found (install it: apt-get install -y chromium; or set CHROMIUM=/path/to/chrome)")
-    pytest.importorskip("jupyterlab", reason="jupyterlab is not installed (pip install jupyter)")
-    pytest.importorskip("playwright", reason="the playwright Python package is not installed (pip install playwright)")
+    for module, fix in (("jupyterlab", "pip install jupyter"), ("playwright", "pip install playwright")):
+        if importlib.util.find_spec(module) is None:
+            missing(f"the {module} package is not installed ({fix})")
     root = tmp_path_factory.mktemp("lab")
     lab_workspace(root)
     port, token = free_port(), secrets.token_hex(16)
@@ -253,8 +255,7 @@ class Notebook:
 
 
 def open_notebook(browser, lab, name: str) -> Notebook:
-    if not (lab["root"] / "notebooks" / name).is_file():
-        missing(f"notebooks/{name} does not exist yet")
+    assert (lab["root"] / "notebooks" / name).is_file(), f"notebooks/{name} is missing from {SOURCE}"
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{lab['base']}/lab/tree/notebooks/{name}?token={lab['token']}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
@@ -378,13 +379,13 @@ def test_sampling_notebook_playground_and_attention_respond(browser, lab):
     play.locator(".gpt-error", has_text="never seen").wait_for(timeout=30_000)
 
     explorer = nb.panel.locator(".gpt-attention-explorer")
-    if explorer.count():
-        explorer.first.scroll_into_view_if_needed()
-        heatmap = explorer.first.locator("img.gpt-attention-heatmap")
-        before = heatmap.get_attribute("src")
-        explorer.first.locator(".gpt-head select").select_option(label="head 0")
-        nb.page.wait_for_function(
-            "([el, src]) => el.getAttribute('src') !== src", arg=[heatmap.element_handle(), before], timeout=30_000
-        )
-        screenshot(explorer.first, "attention_explorer.png")
+    assert explorer.count() == 1, "notebook 06 shows no attention explorer"
+    explorer.scroll_into_view_if_needed()
+    heatmap = explorer.locator("img.gpt-attention-heatmap")
+    before = heatmap.get_attribute("src")
+    explorer.locator(".gpt-head select").select_option(label="head 0")  # from "all heads"
+    nb.page.wait_for_function(
+        "([el, src]) => el.getAttribute('src') !== src", arg=[heatmap.element_handle(), before], timeout=30_000
+    )
+    screenshot(explorer, "attention_explorer.png")
     nb.page.close()

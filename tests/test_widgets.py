@@ -118,10 +118,22 @@ def test_char_labels_make_whitespace_visible():
     assert [char_label(c) for c in "\n a"] == ["⏎", "␣", "a"]
 
 
-def test_widgets_display_themselves(model, tokenizer):
+@pytest.mark.parametrize(
+    "make, css_class",
+    [(sampling_playground, "gpt-playground"), (attention_explorer, "gpt-attention-explorer")],
+    ids=["playground", "explorer"],
+)
+def test_widgets_display_themselves(model, tokenizer, monkeypatch, make, css_class):
+    """A cell ending in `sampling_playground(...)` shows the widget: IPython's formatter hands the object to
+    `display`, which gets its root widget, whose view is the widget model every frontend renders."""
     from IPython.core.formatters import DisplayFormatter
 
-    play = sampling_playground(model, tokenizer, length=5)
-    assert hasattr(play, "_ipython_display_")
-    assert "gpt-playground" in play.root._dom_classes
-    assert DisplayFormatter().format(play.root)  # a widget view every frontend understands
+    panel = make(model, tokenizer)
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objects, **kwargs: shown.extend(objects))
+    assert DisplayFormatter().format(panel) == ({}, {})  # it displayed itself ...
+    assert shown == [panel.root]  # ... as its root widget
+    data, _ = DisplayFormatter().format(panel.root)
+    view = data["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == panel.root.model_id
+    assert css_class in panel.root._dom_classes  # what the browser test finds it by
