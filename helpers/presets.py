@@ -1,7 +1,9 @@
-"""Named settings: `workshop` (the reference GPU run), `laptop` (learns in under a minute on a CPU), `smoke` (seconds).
+"""Named settings: `workshop` (the reference GPU run), `laptop` (a CPU run), `smoke` (seconds, for tests).
 
 A preset is a model shape plus training settings. `auto` picks `workshop` on a CUDA GPU and
-`laptop` anywhere else. Measured losses and times are in the README's preset table.
+`laptop` anywhere else. Figures about a preset are never typed: its size comes from `summary()` and
+`num_params()`, its measured loss and time from benchmarks/measured.json (helpers.measured), and the
+README's preset table is rendered from both by tools/nb.py.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .data import CORPUS_VOCAB_SIZE
 from .errors import require
 from .model import GPT, GPTConfig
 
 
 @dataclass(frozen=True)
 class Preset:
-    description: str
+    description: str  # what it is for, in words; its figures are computed or recorded, never typed here
     model: dict = field(default_factory=dict)  # GPTConfig fields (vocab_size comes from the tokenizer)
     train: dict = field(default_factory=dict)  # TrainConfig fields
 
@@ -26,10 +29,40 @@ class Preset:
         torch.manual_seed(seed)
         return GPT(GPTConfig(vocab_size=vocab_size, **{**self.model, **overrides}))
 
+    def config(self, vocab_size: int = CORPUS_VOCAB_SIZE) -> GPTConfig:
+        return GPTConfig(vocab_size=vocab_size, **self.model)
+
+    def num_params(self, vocab_size: int = CORPUS_VOCAB_SIZE) -> int:
+        """The model's parameter count, counted on PyTorch's meta device (shapes only: instant, no memory)."""
+        with torch.device("meta"):
+            return GPT(self.config(vocab_size)).num_params()
+
+    def shape(self) -> str:
+        """e.g. '2 layers × 4 heads × 128 wide, context 64'."""
+        c = self.config()
+        return f"{c.n_layer} layers × {c.n_head} heads × {c.n_embd} wide, context {c.block_size}"
+
+    def settings(self) -> str:
+        """The training settings people compare presets by, e.g. 'batch 32, lr 6e-3, dropout 0.2'."""
+        parts = [f"batch {self.train['batch_size']}", f"lr {short_number(self.train['learning_rate'])}"]
+        if self.config().dropout:
+            parts.append(f"dropout {self.config().dropout:g}")
+        return ", ".join(parts)
+
+    def summary(self, vocab_size: int = CORPUS_VOCAB_SIZE) -> str:
+        """One line for a notebook or a table: shape, settings and parameter count, all from this preset."""
+        return f"{self.shape()}, {self.settings()}: {self.num_params(vocab_size):,} parameters"
+
+
+def short_number(x: float) -> str:
+    """6e-3 rather than 0.006: how learning rates are written in papers and in nanoGPT."""
+    mantissa, exponent = f"{x:e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}" if x < 0.1 else f"{x:g}"
+
 
 PRESETS = {
     "workshop": Preset(
-        "the reference model (6 layers × 6 heads × 384 wide, context 256, ~10.7M parameters): a GPU run",
+        "the reference model of the talk: a GPU run",
         model=dict(block_size=256, n_layer=6, n_head=6, n_embd=384, dropout=0.2),
         # Evaluation kept proportionate: the val loss exact over the whole val split (435 windows, about
         # 7 batches' worth) and the train loss from 20 batches; 200 batches per split added ~50% to the run.
@@ -48,7 +81,7 @@ PRESETS = {
     # faster than 3 or 4, and a high learning rate with a short cosine schedule beats a long one.
     # The val loss is exact (whole val split) at a few evaluations, not estimated at many.
     "laptop": Preset(
-        "a small model that writes like a play after half a minute on a laptop CPU",
+        "a small model that learns to write play-shaped text on a laptop's CPU",
         model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
         train=dict(
             batch_size=32,
@@ -62,7 +95,7 @@ PRESETS = {
         ),
     ),
     "smoke": Preset(
-        "a tiny model for tests and CI: seconds on any machine, learns almost nothing",
+        "a tiny model for tests and CI: it learns almost nothing",
         model=dict(block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0),
         train=dict(
             batch_size=8,

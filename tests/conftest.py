@@ -4,6 +4,7 @@ or ../shared/data (the CI layout); without any of them the corpus tests are skip
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,15 @@ def local_server():
     server = LocalServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def checkout(tmp_path) -> Path:
+    """A copy of this checkout (code, tests, notebooks, README; no data or runs) to edit freely."""
+    root = tmp_path / "gpt-from-scratch"
+    root.mkdir()
+    for name in ("helpers", "tools", "tests", "notebooks", "benchmarks", ".ci"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    for name in ("README.md", "pyproject.toml", "conftest.py"):
+        shutil.copy(REPO / name, root / name)
+    return root

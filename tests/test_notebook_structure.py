@@ -1,13 +1,15 @@
 """Every notebook follows the series' conventions (checked without running them; nbval runs them).
 
-Cell 0 starts with the Colab badge for the configured repo, cell 1 is the rendered setup cell,
-some cell proves the hand-built idea equals `helpers` (a drift check), the notebook ends with a
-Recap and an exercise whose checker is tested, and no outputs are stored (readable diffs).
+Over whatever `notebooks/NN_*.ipynb` exist: numbered once each; cell 0 is the title and cell 1 the setup
+cell (tagged, and rendered as tools/nb.py renders them); some cell proves the hand-built idea equals
+`helpers` (a drift check); the notebook ends with a Recap and an exercise with its collapsed solution;
+no test scaffolding in front of the learner; stored clean; no figures typed into prose.
+WORKSHOP_CHECK_ROOT points these tests at another checkout (the instructor test uses it).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -15,62 +17,53 @@ from pathlib import Path
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
-sys.path.insert(0, str(REPO / "tools"))
+ROOT = Path(os.environ.get("WORKSHOP_CHECK_ROOT", Path(__file__).resolve().parents[1]))
+NOTEBOOKS = ROOT / "notebooks"
+sys.path.insert(0, str(ROOT / "tools"))
 
-from notebook_cells import badge_markdown, configured_repo, setup_source  # noqa: E402
+import nb as tool  # noqa: E402  (tools/nb.py)
 
-SERIES = [
-    "00_setup_and_data.ipynb",
-    "01_tokenizer.ipynb",
-    "02_bigram.ipynb",
-    "03_attention.ipynb",
-    "04_transformer.ipynb",
-    "05_training.ipynb",
-    "06_sampling.ipynb",
-    "09_scaling.ipynb",
-    "11_finetuning_and_next.ipynb",
-]
 DRIFT_MARK = "# drift check: matches helpers"
-
-
-def test_the_series_is_complete():
-    present = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    assert present == SERIES, (
-        f"missing: {sorted(set(SERIES) - set(present))}, unexpected: {sorted(set(present) - set(SERIES))}"
-    )
+NAMES = [path.name for path in tool.notebook_paths(ROOT)]
 
 
 def load(name: str):
-    path = NOTEBOOKS / name
-    if not path.is_file():
-        pytest.skip(f"{name} is not written yet (test_the_series_is_complete fails until it is)")
-    nb = nbformat.read(path, as_version=4)
-    nbformat.validate(nb)
-    return nb
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(notebook)
+    return notebook
 
 
-def code_sources(nb) -> list[str]:
-    return [cell.source for cell in nb.cells if cell.cell_type == "code"]
+def code_sources(notebook) -> list[str]:
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
-@pytest.mark.parametrize("name", SERIES)
-def test_opens_with_badge_and_setup_cell(name):
-    nb = load(name)
-    repo = configured_repo()
-    title, setup = nb.cells[0], nb.cells[1]
-    assert title.cell_type == "markdown", "cell 0 must be the title (markdown)"
-    assert title.source.split("\n")[0] == badge_markdown(repo, name), (
-        "cell 0 must start with the Colab badge: run tools/set_repo.py"
-    )
-    assert setup.cell_type == "code" and setup.source == setup_source(repo), (
-        "cell 1 must be the setup cell: run tools/set_repo.py"
-    )
-    assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+def tagged(notebook, tag: str) -> list:
+    return [cell for cell in notebook.cells if tag in cell.metadata.get("tags", [])]
 
 
-@pytest.mark.parametrize("name", SERIES)
+def test_the_series_is_numbered_once_each():
+    assert NAMES, f"no notebooks in {NOTEBOOKS}"
+    numbers = [name[:2] for name in NAMES]
+    assert len(set(numbers)) == len(numbers), f"two notebooks share a number: {sorted(numbers)}"
+    assert all(tool.NOTEBOOK_NAME.match(name) for name in NAMES), NAMES
+    assert NAMES[0] == "00_setup_and_data.ipynb"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_opens_with_title_and_setup_cell(name):
+    notebook = load(name)
+    repo = tool.configured_repo(ROOT)
+    title, setup = notebook.cells[0], notebook.cells[1]
+    fix = "Fix: python tools/nb.py"
+    assert title.cell_type == "markdown" and tool.TITLE_TAG in title.metadata.get("tags", []), f"cell 0: {fix}"
+    assert title.source.split("\n")[0] == tool.badge_markdown(repo, name), f"cell 0 must start with the badge. {fix}"
+    assert re.search(rf"^# {name[:2]} · \S", title.source, re.M), f"cell 0 needs '# {name[:2]} · Title'. {fix}"
+    assert setup.cell_type == "code" and tool.SETUP_TAG in setup.metadata.get("tags", []), f"cell 1: {fix}"
+    assert setup.source == tool.setup_source(repo), f"cell 1 must be the setup cell. {fix}"
+    assert notebook.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_has_a_drift_check_that_asserts(name):
     drift_cells = [src for src in code_sources(load(name)) if DRIFT_MARK in src]
     assert drift_cells, f"no code cell contains {DRIFT_MARK!r}"
@@ -78,52 +71,49 @@ def test_has_a_drift_check_that_asserts(name):
         assert re.search(r"\bassert\b|assert_close|assert_equal", src), f"a drift-check cell asserts nothing:\n{src}"
 
 
-@pytest.mark.parametrize("name", SERIES)
-def test_ends_with_recap_and_a_checked_exercise(name):
-    nb = load(name)
-    assert any(cell.cell_type == "markdown" and re.search(r"^#+ Recap", cell.source, re.M) for cell in nb.cells), (
-        "no '## Recap' cell"
-    )
+@pytest.mark.parametrize("name", NAMES)
+def test_ends_with_recap_and_an_exercise_with_its_solution(name):
+    notebook = load(name)
+    assert any(
+        cell.cell_type == "markdown" and re.search(r"^#+ Recap", cell.source, re.M) for cell in notebook.cells
+    ), "no '## Recap' cell"
     module = f"helpers.exercises.nb{name[:2]}"
-    assert (REPO / "helpers" / "exercises" / f"nb{name[:2]}.py").is_file(), f"no exercise module {module}"
-    sources = "\n".join(code_sources(nb))
-    assert f"from {module} import check_" in sources, f"no exercise calls a checker from {module}"
-    assert re.search(r"^assert check_\w+\(", sources, re.M), "no tested cell asserts the checker accepts the solution"
-    assert re.search(r"^assert not check_\w+\(", sources, re.M), (
-        "no tested cell asserts the checker rejects a wrong answer"
-    )
+    assert (ROOT / "helpers" / "exercises" / f"nb{name[:2]}.py").is_file(), f"no exercise module {module}"
+    sources = "\n".join(code_sources(notebook))
+    calls = re.findall(rf"^from {re.escape(module)} import (check_\w+)", sources, re.M)
+    assert calls, f"no exercise cell imports a checker from {module}"
+    assert all(re.search(rf"^{check}\(", sources, re.M) for check in calls), "an imported checker is never called"
+    assert tagged(notebook, tool.SOLUTION_TAG), "no collapsed solution (a generated:solution cell)"
 
 
-@pytest.mark.parametrize("name", SERIES)
-def test_is_stored_without_outputs(name):
-    for cell in load(name).cells:
+@pytest.mark.parametrize("name", NAMES)
+def test_no_test_scaffolding_in_front_of_the_learner(name):
+    """Proof that a checker accepts its solution is a test (tests/test_exercises.py), not teaching."""
+    sources = "\n".join(code_sources(load(name)))
+    assert not re.search(r"^assert (not )?check_\w+\(", sources, re.M), "a cell asserts a checker: move it to tests/"
+    assert "import solution_" not in sources, "a cell imports a solution: the learner sees it in the solution cell"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_is_stored_clean(name):
+    notebook = load(name)
+    assert notebook.metadata == tool.NOTEBOOK_METADATA
+    assert (notebook.nbformat, notebook.nbformat_minor) == (4, 4)
+    for cell in notebook.cells:
+        start = f"in a cell starting {cell.source[:60]!r}. Fix: python tools/nb.py"
+        assert "id" not in cell, f"a cell id {start}"
+        assert set(cell.metadata) <= set(tool.CELL_METADATA_KEPT), f"metadata {dict(cell.metadata)} {start}"
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, (
-                f"stored outputs in a cell starting {cell.source[:60]!r}. "
-                "Fix: jupyter nbconvert --clear-output --inplace notebooks/*.ipynb"
-            )
+            assert cell.outputs == [] and cell.execution_count is None, f"stored outputs {start}"
 
 
-def builders():
-    """tools/build_nb_NN.py scripts that build a notebook from FILENAME, TITLE and CELLS."""
-    return sorted(REPO.glob("tools/build_nb_[0-9][0-9].py"))
+@pytest.mark.parametrize("name", NAMES)
+def test_prose_types_no_figures_the_code_knows(name):
+    """Parameter counts, times and sizes drift when typed into prose: a code cell prints them instead."""
+    assert tool.typed_figures(load(name)) == []
 
 
-@pytest.mark.parametrize("builder", builders(), ids=lambda p: p.name)
-def test_notebook_matches_its_builder(builder):
-    """A notebook with a builder script must be what the script writes: edit the script, not the .ipynb."""
-    spec = importlib.util.spec_from_file_location(builder.stem, builder)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not all(hasattr(module, attr) for attr in ("TITLE", "CELLS")):
-        pytest.skip(f"{builder.name} does not define TITLE and CELLS")
-    number = builder.stem[-2:]
-    filename = getattr(module, "FILENAME", None) or next((n for n in SERIES if n.startswith(number + "_")), None)
-    assert filename, f"{builder.name}: no notebook {number}_*.ipynb in the series"
-    from nb_build import build_notebook
-
-    built = build_notebook(filename, module.TITLE, module.CELLS)
-    stored = load(filename)
-    assert [(c.cell_type, c.source) for c in stored.cells] == [(c.cell_type, c.source) for c in built.cells], (
-        f"notebooks/{filename} differs from what {builder.name} writes. Fix: python tools/{builder.name}"
-    )
+def test_everything_generated_is_in_step():
+    """What `python tools/nb.py --check` says: clean, formatted, generated cells and README tables in step."""
+    problems = tool.run(ROOT, check=True)
+    assert problems == [], "\n".join(problems)
