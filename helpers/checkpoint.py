@@ -118,15 +118,18 @@ def remove_leftover_temp_files(folder: str | os.PathLike) -> list[Path]:
     return leftovers
 
 
-def checkpoint_bytes(
+def save_checkpoint(
+    path: str | os.PathLike,
     model: GPT,
     tokenizer: CharTokenizer,
     optimizer: torch.optim.Optimizer | None = None,
     scaler=None,
     training: dict | None = None,
     rng: dict[str, torch.Tensor] | None = None,
-) -> bytes:
-    """A whole checkpoint file's contents: tensors, JSON header and the tensors' SHA-256 (computed once)."""
+    copies: tuple = (),
+) -> Path:
+    """Save everything needed to sample from (or resume) this model, atomically, to `path` and to each of
+    `copies` (the same bytes: serialised and hashed once, e.g. a new best that is also the last)."""
     tensors = {f"model.{k}": v for k, v in _model_tensors(model).items()}
     header = {
         "format": FORMAT,
@@ -143,22 +146,10 @@ def checkpoint_bytes(
     tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
     header["sha256"] = _tensor_digest(tensors)
     metadata = {key: json.dumps(value) for key, value in header.items()}
-    return save_safetensors(tensors, metadata=metadata)
-
-
-def save_checkpoint(
-    path: str | os.PathLike,
-    model: GPT,
-    tokenizer: CharTokenizer,
-    optimizer: torch.optim.Optimizer | None = None,
-    scaler=None,
-    training: dict | None = None,
-    rng: dict[str, torch.Tensor] | None = None,
-) -> Path:
-    """Save everything needed to sample from (or resume) this model, atomically."""
-    path = Path(path)
-    write_atomically(path, checkpoint_bytes(model, tokenizer, optimizer, scaler, training, rng))
-    return path
+    payload = save_safetensors(tensors, metadata=metadata)
+    for target in (path, *copies):
+        write_atomically(Path(target), payload)
+    return Path(path)
 
 
 def resolve_checkpoint_path(path: str | os.PathLike) -> Path:

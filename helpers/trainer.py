@@ -289,10 +289,9 @@ class Trainer:
             "train_config": asdict(self.cfg),
             "precision": self.precision,
         }
-        payload = ckpt.checkpoint_bytes(self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng)
-        for target in (path, *more_paths):
-            ckpt.write_atomically(Path(target), payload)
-        return Path(path)
+        return ckpt.save_checkpoint(
+            path, self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng, copies=more_paths
+        )
 
     def resume(self, path=None) -> Trainer:
         """Continue from a checkpoint (default: `out_dir/last.safetensors`): weights, optimizer, RNG, step."""
