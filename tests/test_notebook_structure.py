@@ -4,12 +4,10 @@ Over whatever `notebooks/NN_*.ipynb` exist: numbered once each; cell 0 is the ti
 cell (tagged, and rendered as tools/nb.py renders them); some cell proves the hand-built idea equals
 `helpers` (a drift check); the notebook ends with a Recap and an exercise with its collapsed solution;
 no test scaffolding in front of the learner; stored clean; no figures typed into prose.
-WORKSHOP_CHECK_ROOT points these tests at another checkout (the instructor test uses it).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(os.environ.get("WORKSHOP_CHECK_ROOT", Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT / "tools"))
 
