@@ -23,6 +23,7 @@ and formatting. A new notebook whose cells 0 and 1 are a title and a setup cell 
 
 The GitHub owner/name is kept in one place, `[tool.gpt-from-scratch] github` in pyproject.toml.
 Prose must not type figures that code knows (FIGURE_PATTERNS): --check lists them; print them from a cell.
+It does not run notebooks (nbval does, under pytest) nor judge their teaching (tests/test_notebook_structure.py).
 """
 
 from __future__ import annotations
