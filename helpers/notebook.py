@@ -17,6 +17,7 @@ from .data import Corpus
 from .device import describe, pick_device
 from .errors import WorkshopError
 from .presets import get_preset, smoke_mode
+from .pretrained import published_model
 from .runs import in_colab, run_dir
 from .trainer import TrainConfig, Trainer
 
@@ -67,8 +68,6 @@ def trained_model(device: str | None = None, run=None):
     device = pick_device(device)
     run = Path(run) if run is not None else notebook_run_dir()
     if not (run / BEST).is_file():
-        from .pretrained import published_model
-
         if (published := published_model(device)) is not None:  # the instructor's, if pyproject.toml names one
             return published
         preset_name, preset = get_preset("smoke" if smoke_mode() else "auto", device)

@@ -21,11 +21,11 @@ import urllib.parse
 from pathlib import Path
 
 from .checkpoint import load_checkpoint, load_model, resolve_checkpoint_path
-from .data import repo_root
 from .device import pick_device
 from .download import download, normalise_sha256, sha256_of
 from .errors import WorkshopError, require
 from .presets import smoke_mode
+from .settings import project_setting
 
 PUBLISHED_NAME = "gpt-from-scratch.safetensors"  # what python -m helpers.export writes for publishing
 SETTING = "pretrained"  # the key under [tool.gpt-from-scratch] in pyproject.toml
@@ -136,18 +136,8 @@ def load_pretrained(
 
 
 def configured_pretrained(pyproject: str | os.PathLike | None = None) -> str | None:
-    """`pretrained` under [tool.gpt-from-scratch] in the checkout's pyproject.toml, or None if unset/empty.
-
-    Read with a regular expression rather than tomllib, which Python 3.10 lacks.
-    """
-    path = Path(pyproject) if pyproject is not None else (repo_root() or Path.cwd()) / "pyproject.toml"
-    if not path.is_file():
-        return None
-    table = re.search(r"^\[tool\.gpt-from-scratch\][ \t]*$(.*?)(?=^\[|\Z)", path.read_text(), re.M | re.S)
-    if table is None:
-        return None
-    value = re.search(rf'^{SETTING}[ \t]*=[ \t]*"([^"]*)"', table.group(1), re.M)
-    return (value.group(1).strip() or None) if value else None
+    """`pretrained` under [tool.gpt-from-scratch] in the checkout's pyproject.toml, or None if unset/empty."""
+    return project_setting(SETTING, pyproject) or None
 
 
 def published_model(device: str | None = None):

@@ -41,6 +41,13 @@ import nbformat
 from nbstripout import strip_output
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # helpers from this checkout, without installing it
+
+from helpers.errors import WorkshopError  # noqa: E402
+from helpers.measured import recorded_runs  # noqa: E402
+from helpers.presets import PRESETS  # noqa: E402
+from helpers.settings import project_setting, set_project_setting  # noqa: E402
+
 FIX = "Fix: python tools/nb.py"
 
 TITLE_TAG, SETUP_TAG, SOLUTION_TAG, SERIES_TAG = (
@@ -94,22 +101,17 @@ README_PRESETS = ("<!-- presets:start -->", "<!-- presets:end -->")
 
 
 # ---- the repo name ----------------------------------------------------------------------------
-REPO_SETTING = re.compile(r'^(\[tool\.gpt-from-scratch\]\s*\ngithub\s*=\s*)"([^"]+)"', re.M)
-
-
 def configured_repo(root: Path = ROOT) -> str:
-    match = REPO_SETTING.search((root / "pyproject.toml").read_text(encoding="utf-8"))
-    if not match:
+    repo = project_setting("github", root / "pyproject.toml")
+    if not repo:
         raise SystemExit('error: pyproject.toml needs [tool.gpt-from-scratch] github = "owner/name"')
-    return match.group(2)
+    return repo
 
 
 def set_repo(root: Path, repo: str) -> None:
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
         raise SystemExit(f"error: {repo!r} is not owner/name, e.g. your-name/gpt-from-scratch")
-    pyproject = root / "pyproject.toml"
-    configured_repo(root)  # fails clearly when the setting is missing
-    pyproject.write_text(REPO_SETTING.sub(rf'\1"{repo}"', pyproject.read_text(encoding="utf-8")), encoding="utf-8")
+    set_project_setting("github", repo, root / "pyproject.toml")
 
 
 def badge_markdown(repo: str, notebook_name: str) -> str:
@@ -288,11 +290,6 @@ def readme_notebook_table(root: Path, repo: str) -> str:
 
 def readme_preset_table(root: Path) -> str:
     """One row per recorded run of each preset (or 'not measured yet'), from PRESETS and measured.json."""
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    from helpers.measured import recorded_runs
-    from helpers.presets import PRESETS
-
     rows = [
         "| preset | model | parameters | steps | best val loss | wall time, whole command | measured on |",
         "|---|---|---|---|---|---|---|",
@@ -401,11 +398,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", help="GitHub owner/name to point badges and setup cells at (e.g. your fork)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to work on (default: this one)")
     args = parser.parse_args(argv)
-    if args.repo:
-        if args.check:
-            parser.error("--repo changes files; run it without --check")
-        set_repo(args.root, args.repo)
-    problems = run(args.root.resolve(), check=args.check)
+    if args.repo and args.check:
+        parser.error("--repo changes files; run it without --check")
+    try:
+        if args.repo:
+            set_repo(args.root, args.repo)
+        problems = run(args.root.resolve(), check=args.check)
+    except WorkshopError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0
