@@ -2,6 +2,7 @@
 
 token + position embeddings → n_layer × Block(LayerNorm → causal self-attention → +residual,
 LayerNorm → MLP → +residual) → LayerNorm → linear head (tied to the token embedding).
+With a KV cache (kv_cache.py), a forward pass reads only the new tokens and attends over the cached ones.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 from .errors import require
+from .kv_cache import KVCache, LayerKVCache
 
 
 @dataclass
@@ -66,25 +68,34 @@ class CausalSelfAttention(nn.Module):
         self.keep_weights = False  # set True to keep the attention weights (for heat maps)
         self.weights: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, kv_cache: LayerKVCache | None = None) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)
         # (B, T, C) -> (B, n_head, T, head_size): each head works on its own slice of channels
         q, k, v = (t.view(B, T, self.n_head, self.head_size).transpose(1, 2) for t in (q, k, v))
+        if kv_cache is not None:
+            k, v = kv_cache.append(k, v)  # the keys and values of every position so far, these T last
+        past = k.size(2) - T  # positions before this call's (0 without a cache)
         if self.fast and not self.keep_weights:
-            y = F.scaled_dot_product_attention(
-                q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=True
-            )
+            dropout_p = self.dropout if self.training else 0.0
+            if past == 0:
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+            else:  # the new queries see every cached position, and the new ones up to their own
+                mask = self.causal_mask[past : past + T, : past + T]
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
         else:
             y = self.readable_attention(q, k, v)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # heads side by side again
         return self.resid_dropout(self.c_proj(y))
 
     def readable_attention(self, q, k, v):
-        """The attention notebook 03 teaches: scores, causal mask, softmax, weighted sum."""
-        T = q.size(-2)
+        """The attention notebook 03 teaches: scores, causal mask, softmax, weighted sum.
+
+        `k` and `v` may be longer than `q` (a KV cache): the queries are then the last positions.
+        """
+        T, past = q.size(-2), k.size(-2) - q.size(-2)
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_size)  # not sqrt(n_embd)!
-        scores = scores.masked_fill(~self.causal_mask[:T, :T], float("-inf"))
+        scores = scores.masked_fill(~self.causal_mask[past : past + T, : past + T], float("-inf"))
         weights = F.softmax(scores, dim=-1)
         if self.keep_weights:
             self.weights = weights.detach()
@@ -115,8 +126,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.mlp = MLP(config)
 
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x, kv_cache: LayerKVCache | None = None):
+        x = x + self.attn(self.ln_1(x), kv_cache)
         x = x + self.mlp(self.ln_2(x))
         return x
 
@@ -154,22 +165,55 @@ class GPT(nn.Module):
         """Every trainable number, counting the tied embedding/head matrix once."""
         return sum(p.numel() for p in self.parameters())
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+    def new_kv_cache(self, batch_size: int = 1) -> KVCache:
+        """An empty KV cache for `batch_size` sequences: pass it to forward() as `kv_cache`."""
+        return KVCache(self.config.n_layer, batch_size, capacity=self.config.block_size)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, kv_cache: KVCache | None = None):
+        """Logits for every position of `idx` (B, T), and the loss if `targets` are given.
+
+        With a `kv_cache`, `idx` holds only the tokens after the cached ones: they get the positions that follow,
+        and their keys and values are added to the cache.
+        """
         B, T = idx.shape
         require(
             T <= self.config.block_size,
             f"The input has {T} tokens but the model's context (block_size) is {self.config.block_size}. "
             "Fix: crop the input to its last block_size tokens (generate() does this for you).",
         )
-        pos = torch.arange(T, device=idx.device)
+        past = 0 if kv_cache is None else self._check_kv_cache(kv_cache, B, T)
+        pos = torch.arange(past, past + T, device=idx.device)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
-        for block in self.transformer.h:
-            x = block(x)
+        layer_caches = kv_cache.layers if kv_cache is not None else [None] * self.config.n_layer
+        for block, layer_cache in zip(self.transformer.h, layer_caches):
+            x = block(x, layer_cache)
         logits = self.lm_head(self.transformer.ln_f(x))
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1))
         return logits, loss
+
+    def _check_kv_cache(self, kv_cache: KVCache, B: int, T: int) -> int:
+        """How many positions `kv_cache` holds, once it is sure to fit this model and `T` more tokens."""
+        bs = self.config.block_size
+        require(
+            isinstance(kv_cache, KVCache) and len(kv_cache.layers) == self.config.n_layer,
+            f"kv_cache must come from this model's new_kv_cache() ({self.config.n_layer} layers), "
+            f"not {type(kv_cache).__name__}. Fix: kv_cache = model.new_kv_cache(batch_size).",
+        )
+        require(
+            B == kv_cache.batch_size,
+            f"The input holds {B} sequences but the KV cache was made for {kv_cache.batch_size}. "
+            f"Fix: model.new_kv_cache({B}).",
+        )
+        past = kv_cache.length
+        require(
+            past + T <= bs,
+            f"The KV cache holds {past} tokens; {T} more would pass the model's context (block_size {bs}), "
+            f"where the position embeddings end. Fix: kv_cache.reset() and feed the last tokens again, "
+            "at most block_size of them (generate() does this for you).",
+        )
+        return past
 
     @torch.no_grad()
     def attention_maps(self, idx: torch.Tensor) -> torch.Tensor:

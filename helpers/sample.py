@@ -22,6 +22,9 @@ def main(argv=None) -> int:
     parser.add_argument("--top-p", type=float, default=None)
     parser.add_argument("--tokens", type=int, default=300, help="how many characters to generate")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--no-cache", action="store_true", help="run the whole context at every step (no KV cache): same text, slower"
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     return cli_exit_status(lambda: print_sample(args))
@@ -40,6 +43,7 @@ def print_sample(args) -> None:
             top_k=top_k,
             top_p=args.top_p,
             seed=args.seed,
+            use_cache=not args.no_cache,
         )
     )
 

@@ -1,6 +1,7 @@
-"""Turning logits into text: greedy, temperature, top-k and top-p sampling.
+"""Turning logits into text: greedy, temperature, top-k and top-p sampling, with or without a KV cache.
 
-The command line (`python -m helpers.sample`) lives in sample.py.
+Also the one place that decides which tokens the model reads once the text outgrows its context
+(`window_start`). The command line (`python -m helpers.sample`) lives in sample.py.
 """
 
 from __future__ import annotations
@@ -58,6 +59,31 @@ def next_token_probs(
     return probs
 
 
+def window_start(length: int, block_size: int) -> int:
+    """Where the model's context window begins when the text is `length` tokens long.
+
+    Up to `block_size` tokens the model reads them all. Past that, the window cannot slide one token per step
+    and keep a KV cache: with learned position embeddings each cached key was computed at its position in
+    the window, and sliding moves every token to a new position, so every key would be recomputed at every
+    step (no faster than no cache). So the window jumps instead: when it is full, it starts again from its
+    last `block_size // 2` tokens and then grows one token per step until it is full again. With the cache,
+    a jump costs one pass over half a window (a re-fill), and every other step one new position.
+
+    Both paths of `generate` follow this one policy, so with and without the cache the model reads the same
+    tokens at the same positions: the same text, by construction. The price: past `block_size`, the model
+    reads between half and all of its context (3/4 on average), never less than half. It depends on
+    `length` alone, so generating 100 tokens and then 100 more gives what generating 200 does.
+
+    A model with relative positions (RoPE) can slide its cache instead, dropping the oldest keys: this
+    function and the re-fill branch in `generate` are the two places to change. (Sliding is then close to,
+    not equal to, a fresh pass over the window: deeper layers' cached keys still carry the dropped tokens.)
+    """
+    if length <= block_size:
+        return 0
+    jump = block_size - block_size // 2  # how far the window moves each time it is full
+    return -(-(length - block_size) // jump) * jump  # the first multiple of `jump` that leaves ≤ block_size
+
+
 @torch.no_grad()
 def generate(
     model,
@@ -67,11 +93,14 @@ def generate(
     top_k: int | None = None,
     top_p: float | None = None,
     seed: int | None = None,
+    use_cache: bool = True,
 ) -> torch.Tensor:
     """Append `max_new_tokens` sampled tokens to `idx` (B, T), one at a time.
 
-    The context is cropped to the model's last `block_size` tokens, so any prompt length works.
-    With a `seed`, the same call gives the same text.
+    Any prompt length works: the model reads the window that `window_start` picks, at most `block_size`
+    tokens. With `use_cache` (the default) each step runs the model on the new token only, reusing the
+    keys and values of the others (a KV cache; models without one, like the bigram, run without); the text
+    is the same as with `use_cache=False`. With a `seed`, the same call gives the same text.
     """
     require(
         idx.dim() == 2 and idx.size(1) > 0,
@@ -81,6 +110,7 @@ def generate(
         isinstance(max_new_tokens, int) and max_new_tokens >= 0,
         f"max_new_tokens must be a whole number ≥ 0, not {max_new_tokens!r}.",
     )
+    require(isinstance(use_cache, bool), f"use_cache must be True or False, not {use_cache!r}.")
     check_sampling_settings(temperature, top_k, top_p, model.config.vocab_size)
     generator = None
     if seed is not None:
@@ -88,8 +118,18 @@ def generate(
     was_training = model.training
     model.eval()
     block_size = model.config.block_size
+    kv_cache = model.new_kv_cache(idx.size(0)) if use_cache and hasattr(model, "new_kv_cache") else None
+    cached_from = None  # where the window held in the cache starts
     for _ in range(max_new_tokens):
-        logits, _ = model(idx[:, -block_size:])
+        start = window_start(idx.size(1), block_size)
+        if kv_cache is None:
+            logits, _ = model(idx[:, start:])
+        elif start != cached_from:  # the first step, or the window jumped: fill the cache afresh
+            kv_cache.reset()
+            logits, _ = model(idx[:, start:], kv_cache=kv_cache)
+            cached_from = start
+        else:  # the window grew by the token sampled last: only that one is new
+            logits, _ = model(idx[:, -1:], kv_cache=kv_cache)
         probs = next_token_probs(logits[:, -1, :], temperature, top_k, top_p)
         next_id = torch.multinomial(probs, num_samples=1, generator=generator)
         idx = torch.cat((idx, next_id), dim=1)

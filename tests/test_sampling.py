@@ -8,9 +8,9 @@ def test_generate_appends_tokens_and_crops_context(tiny_model):
     seen_lengths = []
     original_forward = tiny_model.forward
 
-    def spy(idx, targets=None):
-        seen_lengths.append(idx.size(1))
-        return original_forward(idx, targets)
+    def spy(idx, targets=None, kv_cache=None):
+        seen_lengths.append(idx.size(1) + (kv_cache.length if kv_cache is not None else 0))
+        return original_forward(idx, targets, kv_cache=kv_cache)
 
     tiny_model.forward = spy
     prompt = torch.randint(65, (2, 40))  # longer than block_size=16
