@@ -5,7 +5,8 @@
 
 It marks the best val point (the sweet spot), flags the onset of overfitting (val rising for
 `patience` evaluations while train falls), and shows the learning-rate schedule, tokens/s and an
-ETA. Earlier runs can be drawn too: `LiveLossPlot(overlay={"dropout 0": history0}, label="dropout 0.2")`.
+ETA. For a time-budget run (TrainConfig.budget_minutes) the ETA is the budget left on the trainer's
+clock and the schedule panel is drawn against minutes. Earlier runs can be drawn too: `LiveLossPlot(overlay={"dropout 0": history0}, label="dropout 0.2")`.
 
 How it stays portable: each redraw renders a PNG and replaces the previous one through an IPython
 display handle, so it works in Jupyter, Colab (ipywidgets 7.7), VS Code and classic Notebook
@@ -15,17 +16,15 @@ The logic (ETA, status line; sweet spot and overfitting in plotting.py) is in pl
 
 from __future__ import annotations
 
-import time
-
 from .plotting import best_point, draw_losses, figure_png, new_figure, overfitting_onset
-from .trainer import Callback, TrainConfig, lr_at
+from .trainer import Callback, Trainer
 
 
 # ---- pure logic, testable without a screen -----------------------------------------------------
 def eta_seconds(step: int, max_iters: int, start_step: int, elapsed_s: float, budget_s: float | None = None):
     """Seconds left at the pace since `start_step`; None before any step has been timed.
 
-    With a time budget (TrainConfig.max_minutes), training stops when it is spent, so never more than that.
+    With a time budget, training stops when it is spent, so never more than what is left of it.
     """
     done = step - start_step
     if done <= 0 or elapsed_s <= 0:
@@ -57,13 +56,23 @@ def format_rate(tokens_per_s: float) -> str:
     return f"{tokens_per_s:.0f} tok/s"
 
 
-def status_line(history: list[dict], max_iters: int, eta: float | None, patience: int = 3) -> str:
-    """One line about the latest evaluation: losses, LR, speed, ETA, sweet spot, overfitting."""
+def status_line(
+    history: list[dict], max_iters: int, eta: float | None, patience: int = 3, budget_s: float | None = None
+) -> str:
+    """One line about the latest evaluation: losses, LR, speed, ETA, sweet spot, overfitting.
+
+    A budget run (budget_s) shows its clock against the budget instead of steps against max_iters.
+    """
     if not history:
         return "waiting for the first evaluation"
     last = history[-1]
+    where = (
+        f"step {last['step']}/{max_iters}"
+        if budget_s is None
+        else f"step {last['step']} at {format_duration(last['elapsed_s'])}/{format_duration(budget_s)}"
+    )
     parts = [
-        f"step {last['step']}/{max_iters}",
+        where,
         f"train {last['train_loss']:.4f}",
         f"val {last['val_loss']:.4f}",
         f"lr {last['lr']:.2e}",
@@ -80,11 +89,21 @@ def status_line(history: list[dict], max_iters: int, eta: float | None, patience
     return " | ".join(parts)
 
 
-def lr_curve(cfg: TrainConfig, points: int = 200) -> tuple[list[int], list[float]]:
-    """The whole learning-rate schedule, sampled at up to `points` steps, for the side panel."""
-    stride = max(1, cfg.max_iters // points)
-    steps = list(range(0, cfg.max_iters + 1, stride))
-    return steps, [lr_at(s, cfg) for s in steps]
+def schedule_curve(trainer: Trainer, points: int = 200) -> tuple[list[float], list[float], str]:
+    """The rate `trainer` follows (a re-warm after a changed schedule included), and the x axis's unit.
+
+    A run of steps: rate per step. A budget run: rate against minutes on the clock, the floor reached
+    when the final evaluation is due.
+    """
+    if trainer.budget_s is None:
+        stride = max(1, trainer.cfg.max_iters // points)
+        steps = list(range(0, trainer.cfg.max_iters + 1, stride))
+        return steps, [trainer.lr_for(s) for s in steps], "step"
+    horizon_min = max(trainer.budget_s - trainer.eval_s, 0.0) / 60
+    fractions = [i / points for i in range(points + 1)]
+    minutes = [f * horizon_min for f in fractions] + [trainer.budget_s / 60]
+    lrs = [trainer.lr_for(trainer.step, f) for f in fractions] + [trainer.cfg.min_lr]
+    return minutes, lrs, "minutes"
 
 
 def in_notebook() -> bool:
@@ -138,17 +157,19 @@ class LiveLossPlot(Callback):
         return self.mode == "figure" or (self.mode == "auto" and in_notebook())
 
     def eta(self) -> float | None:
+        """Seconds left: the budget left on the trainer's clock, or the steps left at this session's pace."""
         if self.trainer is None or not self.history:
             return None
-        cfg = self.trainer.cfg
-        budget = 60 * cfg.max_minutes if cfg.max_minutes is not None else None
-        elapsed = time.perf_counter() - self._started
-        return eta_seconds(self.history[-1]["step"], cfg.max_iters, self._start_step, elapsed, budget)
+        trainer = self.trainer
+        if trainer.budget_s is not None:
+            return max(0.0, trainer.budget_s - trainer.elapsed_s())
+        elapsed = trainer.clock() - self._started
+        return eta_seconds(self.history[-1]["step"], trainer.cfg.max_iters, self._start_step, elapsed)
 
     # ---- Callback hooks
     def on_train_start(self, trainer) -> None:
         self.trainer, self._handle, self._finished = trainer, None, False
-        self._started, self._start_step = time.perf_counter(), trainer.step
+        self._started, self._start_step = trainer.clock(), trainer.step
 
     def on_eval(self, trainer, record: dict) -> None:
         self.update()
@@ -163,12 +184,20 @@ class LiveLossPlot(Callback):
         if not history:
             return "waiting for the first evaluation"
         last = history[-1]
+        budget = self.trainer.budget_s
         if self._finished:
-            took = format_duration(time.perf_counter() - self._started)
+            took = format_duration(self.trainer.clock() - self._started)
             why = self.trainer.stopped_because or "stopped"
+            if budget is not None:
+                return f"done at step {last['step']} ({why}: {format_duration(budget)}) in {took}"
             return f"done at step {last['step']}/{cfg.max_iters} ({why}) in {took}"
         speed = f" · {format_rate(last['tokens_per_s'])}" if last.get("tokens_per_s") else ""
-        return f"step {last['step']}/{cfg.max_iters}{speed} · ETA {format_duration(self.eta())}"
+        where = (
+            f"step {last['step']}/{cfg.max_iters}"
+            if budget is None
+            else f"{format_duration(self.trainer.elapsed_s())} of {format_duration(budget)} · step {last['step']}"
+        )
+        return f"{where}{speed} · ETA {format_duration(self.eta())}"
 
     def draw(self):
         """A new Figure of the current state: losses (left), LR schedule and tokens/s (right)."""
@@ -184,12 +213,14 @@ class LiveLossPlot(Callback):
             draw_losses(ax_loss, history, label=self.label or "", log_scale=self.log_scale, patience=self.patience)
         ax_loss.set_title(self.title(), fontsize=10)
 
-        cfg = self.trainer.cfg
-        steps, lrs = lr_curve(cfg)
-        ax_lr.plot(steps, lrs, color="gray", linewidth=1)
-        now = history[-1]["step"] if history else self.trainer.step
-        ax_lr.plot([now], [lr_at(now, cfg)], "o", color="tab:red", markersize=5)
-        ax_lr.set_title("learning rate", fontsize=9)
+        xs, lrs, unit = schedule_curve(self.trainer)
+        ax_lr.plot(xs, lrs, color="gray", linewidth=1)
+        if history:  # where the run is now, on that curve
+            last = history[-1]
+            now = last["step"] if unit == "step" else last["elapsed_s"] / 60
+            ax_lr.plot([now], [last["lr"]], "o", color="tab:red", markersize=5)
+        ax_lr.set_title("learning rate" + (" (by the clock)" if unit == "minutes" else ""), fontsize=9)
+        ax_lr.set_xlabel(unit, fontsize=8)
         ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
         ax_lr.tick_params(labelsize=7)
 
@@ -206,7 +237,9 @@ class LiveLossPlot(Callback):
         if self.trainer is None:
             return
         if not self.use_figure:
-            line = status_line(self.history, self.trainer.cfg.max_iters, self.eta(), self.patience)
+            line = status_line(
+                self.history, self.trainer.cfg.max_iters, self.eta(), self.patience, self.trainer.budget_s
+            )
             if self._finished:
                 line = f"{self.title()} | {line}"
             self.lines.append(line)

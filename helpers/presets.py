@@ -1,13 +1,16 @@
-"""Named settings: `workshop` (the reference GPU run), `laptop` (a CPU run), `smoke` (seconds, for tests).
+"""Named settings: `workshop` (the reference GPU run), `laptop` (a CPU run), `laptop-1min` / `-5min` /
+`-15min` (the shapes that learn most in those budgets on a CPU), `smoke` (seconds, for tests).
 
 A preset is a model shape plus training settings. `auto` picks `workshop` on a CUDA GPU and
-`laptop` anywhere else. Figures about a preset are never typed: its size comes from `summary()` and
-`num_params()`, its measured loss and time from benchmarks/measured.json (helpers.measured), and the
-README's preset table is rendered from both by tools/nb.py.
+`laptop` anywhere else; with a time budget (`--minutes N`), the budget preset nearest to N there.
+Figures about a preset are never typed: its size comes from `summary()` and `num_params()`, its
+measured loss and time from benchmarks/measured.json (helpers.measured), and the README's preset table
+is rendered from both by tools/nb.py.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -70,7 +73,6 @@ PRESETS = {
             batch_size=64,
             max_iters=5000,
             learning_rate=1e-3,
-            min_lr=1e-4,
             warmup_iters=100,
             eval_interval=250,
             eval_iters=20,
@@ -87,9 +89,46 @@ PRESETS = {
             batch_size=32,
             max_iters=700,
             learning_rate=6e-3,
-            min_lr=6e-4,
             warmup_iters=50,
             eval_interval=175,
+            eval_iters=10,
+            val_full_split=True,
+        ),
+    ),
+    # Time budgets on a CPU: the shape, batch and learning rate that reached the lowest val loss in that
+    # many minutes on a 2-core CPU (benchmarks/sweep_budget.py; figures in benchmarks/RESULTS.md).
+    "laptop-1min": Preset(
+        "the model that learns most in 1 minute on a laptop CPU",
+        model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
+        train=dict(
+            budget_minutes=1,
+            batch_size=32,
+            learning_rate=6e-3,
+            warmup_fraction=0.03,
+            eval_iters=10,
+            val_full_split=True,
+        ),
+    ),
+    "laptop-5min": Preset(
+        "the model that learns most in 5 minutes on a laptop CPU",
+        model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
+        train=dict(
+            budget_minutes=5,
+            batch_size=32,
+            learning_rate=6e-3,
+            warmup_fraction=0.03,
+            eval_iters=10,
+            val_full_split=True,
+        ),
+    ),
+    "laptop-15min": Preset(
+        "the model that learns most in 15 minutes on a laptop CPU",
+        model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
+        train=dict(
+            budget_minutes=15,
+            batch_size=32,
+            learning_rate=6e-3,
+            warmup_fraction=0.03,
             eval_iters=10,
             val_full_split=True,
         ),
@@ -101,7 +140,6 @@ PRESETS = {
             batch_size=8,
             max_iters=30,
             learning_rate=3e-3,
-            min_lr=3e-4,
             warmup_iters=5,
             eval_interval=10,
             eval_iters=4,
@@ -111,19 +149,32 @@ PRESETS = {
 }
 
 
+# minutes → the CPU preset measured for that budget (resolve_preset_name picks the nearest)
+BUDGET_PRESETS = {1: "laptop-1min", 5: "laptop-5min", 15: "laptop-15min"}
+
+
 def smoke_mode() -> bool:
     """True when WORKSHOP_SMOKE=1: notebooks and CI then train for seconds, not minutes."""
     return os.environ.get("WORKSHOP_SMOKE", "") not in ("", "0", "false", "False")
 
 
-def resolve_preset_name(name: str, device: str) -> str:
+def budget_preset_for(minutes: float) -> str:
+    """The CPU budget preset whose budget is nearest to `minutes` (on a log scale: 3 min → the 5-min shape)."""
+    nearest = min(BUDGET_PRESETS, key=lambda budget: abs(math.log(minutes / budget)))
+    return BUDGET_PRESETS[nearest]
+
+
+def resolve_preset_name(name: str, device: str, minutes: float | None = None) -> str:
+    """`auto`: workshop on a CUDA GPU; elsewhere laptop, or for a time budget the shape measured best for it."""
     if name == "auto":
-        return "workshop" if device == "cuda" else "laptop"
+        if device == "cuda":
+            return "workshop"
+        return "laptop" if minutes is None else budget_preset_for(minutes)
     require(name in PRESETS, f"Unknown preset {name!r}. Fix: use one of auto, {', '.join(PRESETS)}.")
     return name
 
 
-def get_preset(name: str, device: str = "cpu") -> tuple[str, Preset]:
-    """The preset called `name` (`auto`: by device), and its resolved name."""
-    resolved = resolve_preset_name(name, device)
+def get_preset(name: str, device: str = "cpu", minutes: float | None = None) -> tuple[str, Preset]:
+    """The preset called `name` (`auto`: by device and budget), and its resolved name."""
+    resolved = resolve_preset_name(name, device, minutes)
     return resolved, PRESETS[resolved]

@@ -83,11 +83,7 @@ def resume_or_start(trainer):
     last = trainer.out_dir / ckpt.LAST
     if last.is_file():
         trainer.resume(last)
-        done = " (already finished: raise max_iters to train further)" if trainer.step >= trainer.cfg.max_iters else ""
-        print(
-            f"Resuming from {last} at step {trainer.step} of {trainer.cfg.max_iters}{done}; "
-            f"best val loss so far {trainer.best_val_loss:.4f}."
-        )
+        print(f"Resuming from {last} {trainer.resume_note()} Best val loss so far {trainer.best_val_loss:.4f}.")
     else:
         (trainer.out_dir / "metrics.jsonl").unlink(missing_ok=True)  # a stale log would mix two runs
         print(f"Starting fresh: no checkpoint in {trainer.out_dir} yet.")

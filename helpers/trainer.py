@@ -4,6 +4,11 @@ Library use (what notebook 05 builds up to):
     trainer = Trainer(model, corpus, TrainConfig(max_iters=2000), callbacks=[LiveLossPlot()])
     history = trainer.fit()
 
+A run is a number of steps (`max_iters`) or a time budget (`budget_minutes=5`): then warm-up and
+cosine decay follow the fraction of the budget spent, evaluations come on the clock, and training
+ends at the budget with the learning rate at its floor and a final evaluation. The schedule itself
+is in schedule.py.
+
 The command line (`python -m helpers.train`) lives in train.py.
 """
 
@@ -24,28 +29,35 @@ from .data import Corpus
 from .device import autocast, compile_supported, fused_adamw_supported, pick_device, precision_for, use_tf32_matmuls
 from .errors import WorkshopError, require
 from .model import GPT
+from .schedule import Rewarm, changed_schedule, lr_at, lr_at_fraction
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass
 class TrainConfig:
     batch_size: int = 64
-    max_iters: int = 5000
+    max_iters: int = 5000  # the length of a run of steps (a budget run ignores it)
     learning_rate: float = 1e-3  # peak, reached at the end of warm-up
-    min_lr: float = 1e-4  # the floor cosine decay ends on
-    warmup_iters: int = 100
-    lr_decay_iters: int | None = None  # defaults to max_iters
+    min_lr: float | None = None  # the floor cosine decay ends on; None: learning_rate / 10, following the peak
+    warmup_iters: int = 100  # steps; never more than half of the decay is used (schedule.warmup_steps)
+    lr_decay_iters: int | None = None  # the step the floor is reached; defaults to max_iters
+    budget_minutes: float | None = None  # train for this long instead: the schedule follows the clock
+    warmup_fraction: float = 0.02  # budget runs: the share of the budget spent warming up
     weight_decay: float = 0.1  # on matrices only (not biases, LayerNorms)
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0  # 0 switches clipping off
-    eval_interval: int = 250
+    eval_interval: int = 250  # steps between evaluations (and checkpoints)
+    eval_interval_minutes: float | None = None  # evaluate on the clock instead; budget runs: budget / 5
     eval_iters: int = 200  # batches per split in each loss estimate
     val_full_split: bool = (
         False  # val loss over the whole val split (exact, ~len(val) tokens) instead of eval_iters batches
     )
     log_interval: int = 10
     seed: int = 1337
-    max_minutes: float | None = None  # wall-clock budget; stops early (with a final eval) when spent
     device: str = "auto"
     precision: str = "auto"  # auto | fp32 | bf16 | fp16
     compile: bool | str = "auto"  # auto = on CUDA where it works
@@ -58,18 +70,41 @@ class TrainConfig:
             require(
                 isinstance(value, int) and value > 0, f"TrainConfig.{name} must be a positive integer, not {value!r}."
             )
-        require(self.learning_rate > 0 and self.min_lr >= 0, "learning_rate must be > 0 and min_lr ≥ 0.")
-
-
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to the peak, cosine decay to `min_lr` at `lr_decay_iters`, then flat."""
-    decay_iters = cfg.lr_decay_iters or cfg.max_iters
-    if step < cfg.warmup_iters:
-        return cfg.learning_rate * (step + 1) / cfg.warmup_iters
-    if step >= decay_iters:
-        return cfg.min_lr
-    progress = (step - cfg.warmup_iters) / max(1, decay_iters - cfg.warmup_iters)
-    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.learning_rate - cfg.min_lr)
+        require(
+            _is_number(self.learning_rate) and self.learning_rate > 0,
+            f"learning_rate must be a positive number, not {self.learning_rate!r}.",
+        )
+        if self.min_lr is None:  # the floor follows the peak unless it is set
+            self.min_lr = self.learning_rate / 10
+        require(
+            _is_number(self.min_lr) and 0 <= self.min_lr <= self.learning_rate,
+            f"min_lr={self.min_lr!r} is not between 0 and learning_rate={self.learning_rate}: the rate would "
+            "climb through the run instead of decaying. Fix: leave min_lr out (it follows learning_rate / 10) "
+            "or set it at most learning_rate.",
+        )
+        require(
+            isinstance(self.warmup_iters, int) and self.warmup_iters >= 0,
+            f"warmup_iters must be a whole number of steps ≥ 0, not {self.warmup_iters!r}.",
+        )
+        require(
+            self.lr_decay_iters is None
+            or (isinstance(self.lr_decay_iters, int) and 0 < self.lr_decay_iters <= self.max_iters),
+            f"lr_decay_iters={self.lr_decay_iters!r} must be a step of the run (1 to max_iters={self.max_iters}): "
+            "beyond it, the run would end before the rate reaches its floor. Fix: leave it out (it is max_iters).",
+        )
+        require(
+            self.budget_minutes is None or (_is_number(self.budget_minutes) and self.budget_minutes > 0),
+            f"budget_minutes must be a positive number of minutes, not {self.budget_minutes!r}.",
+        )
+        require(
+            _is_number(self.warmup_fraction) and 0 <= self.warmup_fraction <= 0.5,
+            f"warmup_fraction must be between 0 and 0.5 (a share of the budget), not {self.warmup_fraction!r}.",
+        )
+        require(
+            self.eval_interval_minutes is None
+            or (_is_number(self.eval_interval_minutes) and self.eval_interval_minutes > 0),
+            f"eval_interval_minutes must be a positive number of minutes, not {self.eval_interval_minutes!r}.",
+        )
 
 
 def make_optimizer(model: GPT, cfg: TrainConfig, device: str) -> torch.optim.AdamW:
@@ -100,10 +135,14 @@ class Callback:
 
 
 class Trainer:
-    """Owns the model on its device, the optimizer, the loss history and the checkpoints."""
+    """Owns the model on its device, the optimizer, the loss history, the checkpoints and the run's clock.
 
-    def __init__(self, model: GPT, corpus: Corpus, cfg: TrainConfig | None = None, callbacks=()):
+    `clock` (seconds, default time.perf_counter) is what time budgets are measured with; tests pass a fake.
+    """
+
+    def __init__(self, model: GPT, corpus: Corpus, cfg: TrainConfig | None = None, callbacks=(), clock=None):
         self.cfg = cfg or TrainConfig()
+        self.clock = clock or time.perf_counter
         self.device = pick_device(self.cfg.device)
         self.precision = precision_for(self.device) if self.cfg.precision == "auto" else self.cfg.precision
         use_tf32_matmuls(self.device)
@@ -125,6 +164,12 @@ class Trainer:
         self.best_val_loss = float("inf")
         self.stopped_because = ""
         self.out_dir = Path(self.cfg.out_dir) if self.cfg.out_dir else None
+        self.clock_s = 0.0  # seconds of training (evaluations included) before the current fit(): a resume's
+        self.fraction = 0.0  # budget runs: the share of the budget spent, as the schedule sees it (never falls)
+        self.rewarm: Rewarm | None = None  # set when a resume changed the schedule (see schedule.Rewarm)
+        self.eval_s = 0.0  # how long the latest evaluation took: a budget run keeps that long for the last one
+        self.step_s = 0.0  # seconds per step, a running average: a budget run's last step is taken in time
+        self._fit_started: float | None = None
         self._forward = self._choose_forward()
 
     # ---- compile with a safe fallback -------------------------------------------------------
@@ -199,7 +244,7 @@ class Trainer:
 
     # ---- one optimisation step --------------------------------------------------------------
     def train_step(self) -> torch.Tensor:
-        lr = lr_at(self.step, self.cfg)
+        lr = self.current_lr()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         x, y = self.corpus.batch("train", self.cfg.batch_size, self.model.config.block_size, self.batch_rng)
@@ -240,6 +285,7 @@ class Trainer:
 
     # ---- evaluation, history, checkpoints ---------------------------------------------------
     def evaluate(self, tokens_per_s: float, elapsed: float) -> dict:
+        began = self.clock()
         try:
             losses = self.estimate_loss()
         except Exception as err:
@@ -254,7 +300,7 @@ class Trainer:
             "step": self.step,
             "train_loss": losses["train"],
             "val_loss": losses["val"],
-            "lr": lr_at(self.step, self.cfg),
+            "lr": self.current_lr(),
             "tokens_per_s": tokens_per_s,
             "elapsed_s": elapsed,
             "best": improved,
@@ -268,6 +314,7 @@ class Trainer:
             self.save(*([self.out_dir / ckpt.BEST] if improved else []), self.out_dir / ckpt.LAST)
         for cb in self.callbacks:
             cb.on_eval(self, record)
+        self.eval_s = self.clock() - began  # loss estimate, checkpoints, plot: a budget keeps this for the last one
         return record
 
     def _stop_on_nan(self, what: str) -> None:
@@ -288,6 +335,11 @@ class Trainer:
             "best_val_loss": self.best_val_loss,
             "train_config": asdict(self.cfg),
             "precision": self.precision,
+            "clock_s": self.elapsed_s(),
+            "fraction": self.fraction,
+            "eval_s": self.eval_s,
+            "step_s": self.step_s,
+            "rewarm": self.rewarm.as_dict() if self.rewarm else None,
         }
         return ckpt.save_checkpoint(
             path, self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng, copies=more_paths
@@ -330,52 +382,170 @@ class Trainer:
         self.step = state.training["step"]
         self.history = state.training["history"]
         self.best_val_loss = state.training["best_val_loss"]
+        self._continue_schedule(state.training)
         if self.out_dir is not None:  # metrics.jsonl must agree with the history we resume from
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.history))
         return self
 
+    # ---- the schedule and the clock ---------------------------------------------------------
+    @property
+    def budget_s(self) -> float | None:
+        """The time budget in seconds (None: a run of max_iters steps)."""
+        return None if self.cfg.budget_minutes is None else 60.0 * self.cfg.budget_minutes
+
+    def elapsed_s(self) -> float:
+        """The run's clock: seconds of training so far, evaluations and earlier sessions (resumes) included."""
+        if self._fit_started is None:
+            return self.clock_s
+        return self.clock_s + self.clock() - self._fit_started
+
+    def lr_for(self, step: int, fraction: float | None = None) -> float:
+        """The schedule's rate at `step` (or at `fraction` of a budget), re-warming after a changed schedule."""
+        lr = lr_at(step, self.cfg) if fraction is None else lr_at_fraction(fraction, self.cfg)
+        return self.rewarm.cap(lr, self.cfg, step, fraction) if self.rewarm else lr
+
+    def current_lr(self) -> float:
+        """The rate of the next step: by step, or by the share of the budget spent."""
+        return self.lr_for(self.step, None if self.budget_s is None else self.fraction)
+
+    def _horizon_s(self) -> float:
+        """When the last step must end: the budget, less the time the final evaluation will take."""
+        return max(self.budget_s - self.eval_s, 1e-9)
+
+    def _advance_fraction(self, now: float) -> None:
+        """Move the budget's share spent to `now`; 1 (the floor) for a step after which no other fits."""
+        horizon = self._horizon_s()
+        spent = 1.0 if now + 2 * self.step_s > horizon else now / horizon
+        self.fraction = min(1.0, max(self.fraction, spent))
+
+    def _out_of_training(self, now: float) -> bool:
+        """Steps: max_iters reached. Budget: no step fits before the final evaluation, and the last one
+        was taken at the floor (if a slow step ate the time of the planned last one, one more is taken)."""
+        if self.budget_s is None:
+            return self.step >= self.cfg.max_iters
+        return now + self.step_s > self._horizon_s() and self.fraction >= 1.0
+
+    def _eval_interval_s(self) -> float | None:
+        if self.cfg.eval_interval_minutes is not None:
+            return 60.0 * self.cfg.eval_interval_minutes
+        return None if self.budget_s is None else self.budget_s / 5
+
+    def _eval_due(self, now: float, last_eval_at: float) -> bool:
+        interval = self._eval_interval_s()
+        if interval is None:
+            return self.step % self.cfg.eval_interval == 0
+        if self.budget_s is not None and self._horizon_s() - now < interval / 2:
+            return False  # the final evaluation comes soon enough
+        return now - last_eval_at >= interval
+
+    def _continue_schedule(self, training: dict) -> None:
+        """After loading a checkpoint: carry on its clock, and re-warm if the schedule was changed."""
+        history = training["history"]
+        self.clock_s = training.get("clock_s", history[-1]["elapsed_s"] if history else 0.0)
+        self.eval_s, self.step_s = training.get("eval_s", 0.0), training.get("step_s", 0.0)
+        changed = changed_schedule(training.get("train_config", {}), asdict(self.cfg))
+        if not changed:  # the same run, continued exactly
+            self.fraction = training.get("fraction", 0.0)
+            self.rewarm = Rewarm(**training["rewarm"]) if training.get("rewarm") else None
+            return
+        from_lr = history[-1]["lr"] if history else self.cfg.min_lr
+        self.fraction = 0.0
+        if self.budget_s is not None:
+            self._advance_fraction(self.clock_s)
+        self.rewarm = Rewarm(self.step, self.fraction, from_lr)
+
+    def is_finished(self) -> bool:
+        """True when this run's schedule is done: max_iters reached, or the budget spent."""
+        return self._out_of_training(self.elapsed_s())
+
+    def resume_note(self) -> str:
+        """After resume(): where the run stands, and how to train further when it is finished."""
+        if self.budget_s is None:
+            where = f"at step {self.step} of {self.cfg.max_iters}"
+            further = f"max_iters (e.g. {2 * self.cfg.max_iters}: --max-iters)"
+        else:
+            where = f"at step {self.step}, {self.clock_s / 60:.2f} of {self.cfg.budget_minutes:g} minutes"
+            further = f"budget_minutes (the total, e.g. {2 * self.cfg.budget_minutes:g}: --minutes)"
+        if self.is_finished():
+            return (
+                f"{where}: already finished. To train further, raise {further}; the learning rate then climbs "
+                "from its floor back onto the longer run's schedule over one warm-up, and decays to the floor again."
+            )
+        if self.rewarm is not None and self.rewarm.step == self.step:
+            return (
+                f"{where}: the schedule changed, so the learning rate climbs from {self.rewarm.from_lr:.2e} "
+                "onto the new schedule over one warm-up instead of jumping."
+            )
+        return f"{where}."
+
     # ---- the loop ---------------------------------------------------------------------------
     def fit(self) -> list[dict]:
-        """Train until max_iters (or the time budget), evaluating every eval_interval steps."""
+        """Train until max_iters or the time budget, evaluating every eval_interval steps (or minutes)."""
         cfg, tokens_per_step = self.cfg, self.cfg.batch_size * self.model.config.block_size
         self.model.train()
         for cb in self.callbacks:
             cb.on_train_start(self)
-        start = time.perf_counter()
-        window_start, window_steps = start, 0
-        earlier = self.history[-1]["elapsed_s"] if self.history else 0.0  # time spent before a resume
-        bar = tqdm(total=cfg.max_iters, initial=self.step, disable=not cfg.progress, desc="training", unit="step")
-        resumed_at = self.step if self.history else None
+        self._fit_started = self.clock()
+        window_start, window_steps = self._fit_started, 0
+        last_eval_at = self.history[-1]["elapsed_s"] if self.history else -math.inf
+        bar = self._progress_bar()
         try:
             while True:
-                due = self.step % cfg.eval_interval == 0 or self.step >= cfg.max_iters
-                out_of_time = cfg.max_minutes is not None and time.perf_counter() - start > 60 * cfg.max_minutes
-                if (due or out_of_time) and self.step != resumed_at:
-                    now = time.perf_counter()
-                    rate = tokens_per_step * window_steps / max(now - window_start, 1e-9)
-                    record = self.evaluate(rate, earlier + now - start)
+                now = self.elapsed_s()
+                finished = self._out_of_training(now)
+                evaluated_here = bool(self.history) and self.history[-1]["step"] == self.step
+                if (finished or self._eval_due(now, last_eval_at)) and not evaluated_here:
+                    rate = tokens_per_step * window_steps / max(self.clock() - window_start, 1e-9)
+                    record = self.evaluate(rate, now)
                     bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{record['val_loss']:.3f}")
-                    window_start, window_steps = time.perf_counter(), 0
-                if self.step >= cfg.max_iters or out_of_time:
-                    self.stopped_because = "time budget spent" if out_of_time else "max_iters reached"
+                    window_start, window_steps, last_eval_at = self.clock(), 0, now
+                    continue  # the evaluation took time: look at the clock again
+                if finished:
+                    self.stopped_because = "max_iters reached" if self.budget_s is None else "time budget spent"
                     break
+                if self.budget_s is not None:
+                    self._advance_fraction(now)
+                began = self.clock()
                 loss = self._guarded_step()
+                took = self.clock() - began
+                self.step_s = took if self.step_s == 0 else 0.9 * self.step_s + 0.1 * took
                 self.step += 1
                 window_steps += 1
-                bar.update(1)
+                self._advance_bar(bar)
                 if self.step % cfg.log_interval == 0:
                     loss_value = loss.item()  # the only host sync between evaluations
                     if not math.isfinite(loss_value):
                         self._stop_on_nan(f"the training loss at step {self.step}")
-                    bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
+                    bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{self.current_lr():.1e}", refresh=False)
                 for cb in self.callbacks:
                     cb.on_step(self, self.step)
         except KeyboardInterrupt:
             self.stopped_because = f"interrupted at step {self.step}"
             print(f"\nStopped at step {self.step}; the best checkpoint so far is kept.")
         finally:
+            self.clock_s, self._fit_started = self.elapsed_s(), None
             bar.close()
         for cb in self.callbacks:
             cb.on_train_end(self)
         return self.history
+
+    def _progress_bar(self):
+        """A bar of steps, or of seconds for a budget run."""
+        if self.budget_s is None:
+            return tqdm(
+                total=self.cfg.max_iters, initial=self.step, disable=not self.cfg.progress, desc="training", unit="step"
+            )
+        return tqdm(
+            total=round(self.budget_s),
+            initial=min(round(self.budget_s), int(self.clock_s)),
+            disable=not self.cfg.progress,
+            desc=f"training for {self.cfg.budget_minutes:g} min",
+            unit="s",
+        )
+
+    def _advance_bar(self, bar) -> None:
+        if self.budget_s is None:
+            bar.update(1)
+        else:
+            bar.update(max(0, min(bar.total, int(self.elapsed_s())) - bar.n))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import GPT, GPTConfig, TrainConfig, Trainer, WorkshopError
-from helpers.live import LiveLossPlot, eta_seconds, format_duration, format_rate, lr_curve, status_line
+from helpers import GPT, GPTConfig, TrainConfig, Trainer, WorkshopError, lr_at
+from helpers.live import LiveLossPlot, eta_seconds, format_duration, format_rate, schedule_curve, status_line
 from helpers.plotting import best_point, overfitting_onset, plot_history
 
 
@@ -44,13 +44,31 @@ def test_overfitting_onset_needs_val_up_while_train_down_for_patience_evals():
     assert overfitting_onset(blip, patience=2) is None
 
 
-def test_eta_follows_the_pace_and_respects_the_time_budget():
+def test_eta_follows_the_pace_and_respects_the_time_budget(corpus, tiny_model):
     assert eta_seconds(step=100, max_iters=1000, start_step=0, elapsed_s=10.0) == pytest.approx(90.0)
     assert eta_seconds(step=600, max_iters=1000, start_step=500, elapsed_s=10.0) == pytest.approx(40.0)  # resumed
     assert eta_seconds(step=100, max_iters=1000, start_step=0, elapsed_s=10.0, budget_s=30.0) == pytest.approx(20.0)
     assert eta_seconds(step=0, max_iters=1000, start_step=0, elapsed_s=1.0) is None
     assert [format_duration(s) for s in (None, 5, 65, 3725)] == ["?", "5s", "1m 05s", "1h 02m"]
     assert [format_rate(r) for r in (850, 45_200, 1_300_000)] == ["850 tok/s", "45.2k tok/s", "1.3M tok/s"]
+
+    # a budget run: the budget left on the trainer's clock, however fast the steps go
+    from test_time_budget import FakeClock
+
+    clock = FakeClock(100.0)
+    trainer = Trainer(tiny_model, corpus, TrainConfig(budget_minutes=5, compile=False, progress=False), clock=clock)
+    plot = LiveLossPlot(mode="text")
+    trainer.clock_s = 30.0  # resumed after half a minute
+    trainer._fit_started = 100.0
+    plot.on_train_start(trainer)
+    clock.now = 190.0
+    trainer.history = [{"step": 50, "train_loss": 2.0, "val_loss": 2.1, "lr": 1e-3, "elapsed_s": 120.0}]
+    assert plot.eta() == pytest.approx(300 - 30 - 90)
+
+
+def test_status_line_of_a_budget_run_shows_the_clock():
+    line = status_line(OVERFITTING, max_iters=5000, eta=12.0, budget_s=300.0)
+    assert line.startswith("step 70 at 7s/5m 00s |") and "ETA 12s" in line
 
 
 def test_status_line_names_sweet_spot_and_overfitting():
@@ -61,11 +79,23 @@ def test_status_line_names_sweet_spot_and_overfitting():
     assert "overfitting" not in status_line(OVERFITTING[:4], max_iters=100, eta=None)
 
 
-def test_lr_curve_is_the_trainers_schedule():
-    cfg = TrainConfig(max_iters=1000, warmup_iters=100, learning_rate=1e-3, min_lr=1e-4)
-    steps, lrs = lr_curve(cfg)
-    assert steps[0] == 0 and steps[-1] == 1000
+def test_schedule_curve_is_the_trainers_schedule(corpus, tiny_model):
+    cfg = TrainConfig(max_iters=1000, warmup_iters=100, learning_rate=1e-3, min_lr=1e-4, compile=False)
+    trainer = Trainer(tiny_model, corpus, cfg)
+    steps, lrs, unit = schedule_curve(trainer)
+    assert unit == "step" and steps[0] == 0 and steps[-1] == 1000
     assert max(lrs) == pytest.approx(1e-3, rel=0.02) and lrs[-1] == pytest.approx(1e-4)
+    assert lrs == [lr_at(s, cfg) for s in steps]
+
+
+def test_schedule_curve_of_a_budget_run_is_drawn_against_minutes(corpus, tiny_model):
+    cfg = TrainConfig(budget_minutes=5, learning_rate=1e-3, warmup_fraction=0.1, compile=False)
+    trainer = Trainer(tiny_model, corpus, cfg)
+    trainer.eval_s = 30.0  # the final evaluation is expected to take half a minute
+    minutes, lrs, unit = schedule_curve(trainer)
+    assert unit == "minutes" and minutes[0] == 0 and minutes[-1] == 5.0
+    assert minutes[-2] == pytest.approx(4.5) and lrs[-2] == lrs[-1] == pytest.approx(1e-4)  # floor by then
+    assert minutes[lrs.index(max(lrs))] == pytest.approx(0.45, abs=0.03)  # warm-up: a tenth of the 4.5 min
 
 
 def test_static_plot_still_works_and_marks_overfitting(tmp_path):
@@ -167,3 +197,26 @@ print("redraws", plot.redraws)
     nbformat.write(nb, path)
     saved = nbformat.read(path, as_version=4)
     assert sum("image/png" in o.get("data", {}) for o in saved.cells[0].outputs) == 1
+
+
+def test_figure_and_text_of_a_budget_run_follow_the_clock(corpus, capsys):
+    from test_time_budget import budget_run
+
+    plot = LiveLossPlot(mode="figure")
+    trainer = budget_run(corpus, minutes=0.1)  # a fake clock: 6 s of simulated training
+    trainer.callbacks.append(plot)
+    history = trainer.fit()
+    ax_loss, ax_lr, _ = plot.figure.axes
+    assert ax_loss.get_title().startswith(f"done at step {trainer.step} (time budget spent: 6s)")
+    assert ax_lr.get_xlabel() == "minutes" and "by the clock" in ax_lr.get_title()
+    curve, now = ax_lr.lines
+    assert curve.get_xdata()[-1] == pytest.approx(0.1) and curve.get_ydata()[-1] == pytest.approx(3e-4)
+    assert list(now.get_xdata()) == [pytest.approx(history[-1]["elapsed_s"] / 60)]
+    assert list(now.get_ydata()) == [trainer.cfg.min_lr]  # the final evaluation, at the floor
+
+    text = LiveLossPlot(mode="text")
+    trainer = budget_run(corpus, minutes=0.1)
+    trainer.callbacks.append(text)
+    trainer.fit()
+    assert text.lines[1].startswith("step ") and "/6s |" in text.lines[1]
+    assert "ETA" in text.lines[1]

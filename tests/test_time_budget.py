@@ -1,0 +1,303 @@
+"""Training for a time budget (TrainConfig.budget_minutes, `--minutes`) and extending a finished run.
+
+Every test runs on a fake clock that the trainer is given: a step "takes" `step_s` seconds and a loss
+estimate `eval_s`, so a 15-second budget runs in a fraction of a second and the timings are exact
+(binary fractions of a second: sums of them have no rounding error, so two runs can be compared bit for bit).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+
+from helpers import GPT, Callback, GPTConfig, TrainConfig, Trainer, lr_at
+from helpers.schedule import lr_at_fraction
+
+
+class FakeClock:
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Clocked(Trainer):
+    """A Trainer whose steps and loss estimates take simulated time on its fake clock."""
+
+    def __init__(self, *args, step_s=0.125, eval_s=0.5, jitter=None, **kwargs):
+        super().__init__(*args, clock=FakeClock(), **kwargs)
+        self.fake_step_s, self.fake_eval_s, self.jitter = step_s, eval_s, jitter
+        self.lrs: list[float] = []  # the rate of every step taken, in order
+
+    def train_step(self):
+        self.clock.now += self.fake_step_s * (self.jitter() if self.jitter else 1.0)
+        loss = super().train_step()
+        self.lrs.append(self.optimizer.param_groups[0]["lr"])
+        return loss
+
+    def estimate_loss(self):
+        self.clock.now += self.fake_eval_s
+        return super().estimate_loss()
+
+
+def budget_run(corpus, out_dir=None, minutes=0.25, step_s=0.125, eval_s=0.5, **overrides):
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0))
+    settings = dict(
+        batch_size=4,
+        budget_minutes=minutes,
+        learning_rate=3e-3,
+        warmup_fraction=0.05,
+        eval_iters=2,
+        log_interval=5,
+        out_dir=str(out_dir) if out_dir else None,
+        progress=False,
+        compile=False,
+    )
+    jitter = overrides.pop("jitter", None)
+    return Clocked(model, corpus, TrainConfig(**{**settings, **overrides}), step_s=step_s, eval_s=eval_s, jitter=jitter)
+
+
+@pytest.mark.parametrize("step_s", [0.0625, 0.125, 0.25])
+def test_a_budget_run_ends_at_the_budget_with_the_rate_at_its_floor(corpus, step_s):
+    """A machine twice as slow takes half the steps, and still ends on time with a fully annealed model."""
+    trainer = budget_run(corpus, step_s=step_s, eval_s=0.5)
+    history = trainer.fit()
+    assert trainer.stopped_because == "time budget spent"
+    assert 15.0 - step_s < trainer.clock_s <= 15.0  # the final evaluation ends inside the budget
+    assert trainer.lrs[-1] == trainer.cfg.min_lr  # the last step is taken at the floor
+    assert history[-1]["lr"] == trainer.cfg.min_lr and history[-1]["step"] == trainer.step
+    evals = len(history)
+    assert trainer.step == pytest.approx((15.0 - evals * 0.5) / step_s, abs=2)  # the time went to training
+
+
+def test_the_rate_follows_the_share_of_the_budget_spent(corpus):
+    trainer = budget_run(corpus, minutes=0.5, step_s=0.125, eval_s=0.5)
+    seen = []
+
+    class Watch(Callback):
+        def on_step(self, trainer, step):
+            seen.append((trainer.elapsed_s(), trainer.lrs[-1]))
+
+    trainer.callbacks.append(Watch())
+    trainer.fit()
+    horizon = 30.0 - 0.5  # the budget less the final evaluation
+    for end_of_step, lr in seen[:-2]:
+        started = end_of_step - 0.125
+        assert lr == pytest.approx(lr_at_fraction(started / horizon, trainer.cfg), rel=1e-9, abs=1e-12)
+    lrs = [lr for _, lr in seen]
+    peak_at = lrs.index(max(lrs))
+    assert seen[peak_at][0] == pytest.approx(0.05 * horizon, abs=0.25)  # the warm-up took 5% of the time
+    assert max(lrs) == pytest.approx(3e-3, rel=0.01)
+    assert all(b <= a for a, b in zip(lrs[peak_at:], lrs[peak_at + 1 :]))
+
+
+def test_evaluations_and_checkpoints_come_on_the_clock(corpus, tmp_path):
+    from helpers.checkpoint import load_checkpoint
+
+    trainer = budget_run(corpus, tmp_path)
+    history = trainer.fit()
+    times = [r["elapsed_s"] for r in history]
+    assert len(history) == 6  # default: every fifth of the budget, and the final one
+    assert times[0] == 0.0 and all(b - a >= 3.0 for a, b in zip(times, times[1:-1]))
+    assert times[-1] > 14
+    assert load_checkpoint(tmp_path / "last.safetensors").training["step"] == trainer.step
+
+    every_2s = budget_run(corpus, eval_interval_minutes=2 / 60).fit()
+    gaps = [b["elapsed_s"] - a["elapsed_s"] for a, b in zip(every_2s, every_2s[1:])]
+    assert len(every_2s) == 8 and all(gap >= 2.0 for gap in gaps[:-1])  # 0, 2, … 12 s, then the final one
+
+
+def test_slow_and_uneven_steps_still_end_at_the_floor(corpus):
+    """The guarantee: whatever the step times, the last step is taken at the floor, one step late at most."""
+    rng = random.Random(0)
+    for seed in range(4):
+        rng.seed(seed)
+        trainer = budget_run(corpus, eval_s=0.3, jitter=lambda: rng.choice([0.2, 1, 1, 5]))
+        history = trainer.fit()
+        assert trainer.lrs[-1] == trainer.cfg.min_lr and history[-1]["lr"] == trainer.cfg.min_lr
+        assert trainer.clock_s <= 15.0 + 2 * 5 * 0.125  # over by two slow steps at most
+
+
+def test_resume_under_a_budget_continues_the_clock_and_matches_an_uninterrupted_run(corpus, tmp_path):
+    full = budget_run(corpus, tmp_path / "full")
+    full_history = full.fit()
+
+    class InterruptAt(Callback):
+        def on_eval(self, trainer, record):
+            if len(trainer.history) == 3:
+                raise KeyboardInterrupt
+
+    cut = budget_run(corpus, tmp_path / "cut")
+    cut.callbacks.append(InterruptAt())
+    cut.fit()
+    assert "interrupted" in cut.stopped_because and cut.clock_s < 15
+
+    torch.manual_seed(999)
+    resumed = budget_run(corpus, tmp_path / "cut").resume()  # a new process: its clock reads 1000
+    assert resumed.elapsed_s() == pytest.approx(cut.history[-1]["elapsed_s"] + 0.5)  # the clock carried on
+    assert resumed.rewarm is None
+    resumed_history = resumed.fit()
+    strip = lambda h: [(r["step"], r["train_loss"], r["val_loss"], r["lr"], round(r["elapsed_s"], 9)) for r in h]
+    assert strip(resumed_history) == strip(full_history)
+    assert resumed.lrs[-1] == resumed.cfg.min_lr and resumed.clock_s == pytest.approx(full.clock_s)
+
+
+def test_a_finished_budget_run_resumed_with_the_same_budget_does_nothing(corpus, tmp_path):
+    budget_run(corpus, tmp_path, minutes=0.1).fit()
+    again = budget_run(corpus, tmp_path, minutes=0.1).resume()
+    assert again.is_finished() and "already finished" in again.resume_note()
+    step = again.step
+    again.fit()
+    assert again.step == step and again.lrs == []
+
+
+def test_a_finished_budget_run_extended_with_more_minutes_rewarms_and_ends_at_the_floor(corpus, tmp_path):
+    first = budget_run(corpus, tmp_path, minutes=0.1)
+    first.fit()
+    longer = budget_run(corpus, tmp_path, minutes=0.25).resume()
+    assert "climbs" in longer.resume_note() and longer.rewarm is not None
+    longer.fit()
+    lrs = longer.lrs
+    assert lrs[0] < 2 * first.cfg.min_lr  # no jump to the middle of the new cosine
+    top = lrs.index(max(lrs))
+    assert all(b >= a for a, b in zip(lrs[:top], lrs[1 : top + 1])) and all(
+        b <= a for a, b in zip(lrs[top:], lrs[top + 1 :])
+    )
+    assert lrs[-1] == longer.cfg.min_lr and 15 - 0.125 < longer.clock_s <= 15
+
+
+# ---- runs of steps: extending a finished run (issue 22, item 3) --------------------------------
+def step_run(corpus, out_dir, max_iters):
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0))
+    cfg = TrainConfig(
+        batch_size=4,
+        max_iters=max_iters,
+        learning_rate=6e-3,
+        warmup_iters=10,
+        eval_interval=20,
+        eval_iters=2,
+        out_dir=str(out_dir),
+        progress=False,
+        compile=False,
+    )
+    return Clocked(model, corpus, cfg)
+
+
+def test_extending_a_finished_run_climbs_back_instead_of_jumping(corpus, tmp_path):
+    """'Raise max_iters to train further' used to restart the cosine in its middle: from the floor (6e-4)
+    straight to ~3.3e-3. Now the rate climbs from the floor over one warm-up onto the longer schedule."""
+    first = step_run(corpus, tmp_path, 60)
+    first.fit()
+    assert first.lrs[-1] == pytest.approx(6e-4, rel=0.01)
+    extended = step_run(corpus, tmp_path, 120).resume()
+    assert "climbs from 6.00e-04" in extended.resume_note()
+    extended.fit()
+    lrs = extended.lrs
+    assert len(lrs) == 60
+    assert lrs[0] <= 6e-4 + (6e-3 - 6e-4) / 10 + 1e-12  # one warm-up step up, not a jump
+    assert all(b - a <= (6e-3 - 6e-4) / 10 + 1e-12 for a, b in zip(lrs, lrs[1:]))
+    straight = TrainConfig(max_iters=120, learning_rate=6e-3, warmup_iters=10)
+    assert lrs[10:] == pytest.approx([lr_at(s, straight) for s in range(70, 120)])  # then the longer run's own
+    assert extended.history[-1]["lr"] == pytest.approx(6e-4)
+
+    again = step_run(corpus, tmp_path, 120).resume()  # an extension, resumed again: the same re-warm is kept
+    assert again.rewarm == extended.rewarm and again.is_finished()
+
+
+def test_a_changed_schedule_is_remembered_by_later_checkpoints(corpus, tmp_path):
+    step_run(corpus, tmp_path, 40).fit()
+
+    class InterruptAt(Callback):
+        def on_eval(self, trainer, record):
+            if record["step"] == 60:
+                raise KeyboardInterrupt
+
+    extended = step_run(corpus, tmp_path, 100).resume()
+    extended.callbacks.append(InterruptAt())
+    extended.fit()
+    resumed = step_run(corpus, tmp_path, 100).resume()
+    assert resumed.step == 60 and resumed.rewarm == extended.rewarm
+    assert resumed.lr_for(61) == extended.lr_for(61)
+    assert math.isclose(resumed.current_lr(), extended.lr_for(60))
+
+
+# ---- the command line and the presets ------------------------------------------------------------
+def cli(tmp_path, corpus_path, *args):
+    from helpers import train
+
+    return train.main(
+        ["--preset", "smoke", "--corpus", str(corpus_path), "--out", str(tmp_path / "run"), "--device", "cpu", *args]
+    )
+
+
+def test_train_for_minutes_from_the_command_line(tmp_path, corpus_path, capsys):
+    import json
+
+    assert cli(tmp_path, corpus_path, "--minutes", "0.05", "--sample-tokens", "20") == 0
+    out = capsys.readouterr().out
+    assert "0.05 minutes of training" in out
+    assert "done (time budget spent)" in out
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["lr"] == pytest.approx(3e-4)  # the smoke preset's floor: its peak / 10
+    assert records[-1]["elapsed_s"] < 3.0 + 1.0
+    assert any(line.startswith("step 0 at 0s/3s") for line in out.splitlines())  # a line per evaluation
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--max-minutes", "5"], "--max-minutes was replaced by --minutes N"),
+        (["--minutes", "5", "--max-iters", "100"], "--minutes and --max-iters both say how long to train"),
+        (["--minutes", "0"], "--minutes must be a positive number, not 0.0"),
+        (["--minutes", "-1"], "--minutes must be a positive number"),
+        (["--minutes", "nan"], "--minutes must be a positive number"),
+        (["--learning-rate", "-0.1"], "learning_rate must be a positive number"),
+    ],
+)
+def test_bad_time_budget_arguments_are_one_line_and_exit_2(tmp_path, corpus_path, capsys, args, message):
+    assert cli(tmp_path, corpus_path, *args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "last.safetensors").exists()  # refused before any training
+
+
+def test_resuming_a_finished_run_tells_how_to_train_further(tmp_path, corpus_path, capsys):
+    assert cli(tmp_path, corpus_path, "--sample-tokens", "5") == 0
+    capsys.readouterr()
+    assert cli(tmp_path, corpus_path, "--resume", "--sample-tokens", "5") == 0
+    out = capsys.readouterr().out
+    assert "at step 30 of 30: already finished. To train further, raise max_iters (e.g. 60: --max-iters)" in out
+    assert cli(tmp_path, corpus_path, "--resume", "--max-iters", "60", "--sample-tokens", "5") == 0
+    out = capsys.readouterr().out
+    assert "the schedule changed, so the learning rate climbs from 3.00e-04" in out
+    assert "final" in out and "step 60" in out
+
+
+@pytest.mark.parametrize(
+    "device,minutes,expected",
+    [
+        ("cpu", None, "laptop"),
+        ("cpu", 0.5, "laptop-1min"),
+        ("cpu", 1, "laptop-1min"),
+        ("cpu", 3, "laptop-5min"),
+        ("cpu", 5, "laptop-5min"),
+        ("mps", 5, "laptop-5min"),
+        ("cpu", 10, "laptop-15min"),
+        ("cpu", 120, "laptop-15min"),
+        ("cuda", None, "workshop"),
+        ("cuda", 5, "workshop"),
+    ],
+)
+def test_auto_picks_the_shape_for_the_budget_and_device(device, minutes, expected):
+    from helpers.presets import PRESETS, resolve_preset_name
+
+    assert resolve_preset_name("auto", device, minutes) == expected
+    assert resolve_preset_name("smoke", device, minutes) == "smoke"  # a named preset is kept as named
+    budget = PRESETS[expected].train.get("budget_minutes")
+    assert budget is None or expected.startswith(f"laptop-{budget}min")
