@@ -26,18 +26,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+from sweep_laptop import number_or_text  # noqa: E402  (benchmarks/ is on the path when a script in it runs)
+
 from helpers import GPT, PRESETS, Corpus, GPTConfig, TrainConfig, Trainer, pick_device  # noqa: E402
 
 MODEL_FIELDS = set(GPTConfig.__dataclass_fields__) - {"vocab_size"}
-
-
-def number_or_text(value: str):
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return {"True": True, "False": False}.get(value, value)
 
 
 def parse(spec: str, base: str, minutes: float) -> tuple[dict, dict]:

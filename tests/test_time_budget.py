@@ -44,22 +44,20 @@ class Clocked(Trainer):
         return super().estimate_loss()
 
 
-def budget_run(corpus, out_dir=None, minutes=0.25, step_s=0.125, eval_s=0.5, **overrides):
+def clocked_run(corpus, out_dir=None, step_s=0.125, eval_s=0.5, jitter=None, **settings) -> Clocked:
+    """A one-layer model on the fake clock; `settings` are TrainConfig fields."""
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0))
-    settings = dict(
-        batch_size=4,
-        budget_minutes=minutes,
-        learning_rate=3e-3,
-        warmup_fraction=0.05,
-        eval_iters=2,
-        log_interval=5,
+    cfg = TrainConfig(
+        **{"batch_size": 4, "eval_iters": 2, "log_interval": 5, "progress": False, "compile": False, **settings},
         out_dir=str(out_dir) if out_dir else None,
-        progress=False,
-        compile=False,
     )
-    jitter = overrides.pop("jitter", None)
-    return Clocked(model, corpus, TrainConfig(**{**settings, **overrides}), step_s=step_s, eval_s=eval_s, jitter=jitter)
+    return Clocked(model, corpus, cfg, step_s=step_s, eval_s=eval_s, jitter=jitter)
+
+
+def budget_run(corpus, out_dir=None, minutes=0.25, **overrides) -> Clocked:
+    settings = {"budget_minutes": minutes, "learning_rate": 3e-3, "warmup_fraction": 0.05, **overrides}
+    return clocked_run(corpus, out_dir, **settings)
 
 
 @pytest.mark.parametrize("step_s", [0.0625, 0.125, 0.25])
@@ -172,21 +170,8 @@ def test_a_finished_budget_run_extended_with_more_minutes_rewarms_and_ends_at_th
 
 
 # ---- runs of steps: extending a finished run (issue 22, item 3) --------------------------------
-def step_run(corpus, out_dir, max_iters):
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0))
-    cfg = TrainConfig(
-        batch_size=4,
-        max_iters=max_iters,
-        learning_rate=6e-3,
-        warmup_iters=10,
-        eval_interval=20,
-        eval_iters=2,
-        out_dir=str(out_dir),
-        progress=False,
-        compile=False,
-    )
-    return Clocked(model, corpus, cfg)
+def step_run(corpus, out_dir, max_iters) -> Clocked:
+    return clocked_run(corpus, out_dir, max_iters=max_iters, learning_rate=6e-3, warmup_iters=10, eval_interval=20)
 
 
 def test_extending_a_finished_run_climbs_back_instead_of_jumping(corpus, tmp_path):
