@@ -59,7 +59,7 @@ def run(spec: str, corpus: Corpus, base: str, minutes: float, device: str) -> st
     history = trainer.fit()
     took = time.perf_counter() - started
     tokens = trainer.step * cfg.batch_size * model.config.block_size
-    vals = " ".join(f"{r['val_loss']:.3f}" for r in history[1:])
+    vals = " ".join(f"{r['val_loss']:.3f}@{r['elapsed_s']:.0f}s,lr{r['lr']:.0e}" for r in history[1:])
     return (
         f"{spec or '(base)':60s} {model.num_params() / 1e6:5.2f}M {trainer.step:6d} steps "
         f"{tokens / took / 1e3:6.1f}k tok/s  eval {trainer.eval_s:4.1f}s  fit {took:6.1f}s  "

@@ -31,6 +31,10 @@ from .errors import WorkshopError, require
 from .model import GPT
 from .schedule import Rewarm, changed_schedule, lr_at, lr_at_fraction
 
+# A budget run keeps the time of the latest evaluation for its final one; the first of a fit() (often cold:
+# allocations, kernel set-up, on a GPU compiling the model) counts for at most this share of the budget.
+COLD_EVAL_SHARE = 0.05
+
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
@@ -166,6 +170,7 @@ class Trainer:
         self.out_dir = Path(self.cfg.out_dir) if self.cfg.out_dir else None
         self.clock_s = 0.0  # seconds of training (evaluations included) before the current fit(): a resume's
         self.fraction = 0.0  # budget runs: the share of the budget spent, as the schedule sees it (never falls)
+        self.schedule_start_s: float | None = None  # budget runs: the clock when the first step had run
         self.rewarm: Rewarm | None = None  # set when a resume changed the schedule (see schedule.Rewarm)
         self.eval_s = 0.0  # how long the latest evaluation took: a budget run keeps that long for the last one
         self.step_s = 0.0  # seconds per step, a running average: a budget run's last step is taken in time
@@ -337,6 +342,7 @@ class Trainer:
             "precision": self.precision,
             "clock_s": self.elapsed_s(),
             "fraction": self.fraction,
+            "schedule_start_s": self.schedule_start_s,
             "eval_s": self.eval_s,
             "step_s": self.step_s,
             "rewarm": self.rewarm.as_dict() if self.rewarm else None,
@@ -414,9 +420,18 @@ class Trainer:
         return max(self.budget_s - self.eval_s, 1e-9)
 
     def _advance_fraction(self, now: float) -> None:
-        """Move the budget's share spent to `now`; 1 (the floor) for a step after which no other fits."""
+        """Move the budget's share spent to `now`; 1 (the floor) for a step after which no other fits.
+
+        The share is counted from the end of the first step, not from the start: the evaluation at step 0
+        and a first step that compiles the model (minutes, on some GPUs) must not eat the warm-up.
+        """
+        if self.schedule_start_s is None:
+            return
         horizon = self._horizon_s()
-        spent = 1.0 if now + 2 * self.step_s > horizon else now / horizon
+        if now + 2 * self.step_s > horizon:
+            spent = 1.0
+        else:
+            spent = (now - self.schedule_start_s) / max(horizon - self.schedule_start_s, 1e-9)
         self.fraction = min(1.0, max(self.fraction, spent))
 
     def _out_of_training(self, now: float) -> bool:
@@ -447,11 +462,13 @@ class Trainer:
         changed = changed_schedule(training.get("train_config", {}), asdict(self.cfg))
         if not changed:  # the same run, continued exactly
             self.fraction = training.get("fraction", 0.0)
+            self.schedule_start_s = training.get("schedule_start_s", 0.0 if self.step else None)
             self.rewarm = Rewarm(**training["rewarm"]) if training.get("rewarm") else None
             return
         from_lr = history[-1]["lr"] if history else self.cfg.min_lr
         self.fraction = 0.0
         if self.budget_s is not None:
+            self.schedule_start_s = training.get("schedule_start_s") or 0.0
             self._advance_fraction(self.clock_s)
         self.rewarm = Rewarm(self.step, self.fraction, from_lr)
 
@@ -488,7 +505,8 @@ class Trainer:
             cb.on_train_start(self)
         self._fit_started = self.clock()
         window_start, window_steps = self._fit_started, 0
-        last_eval_at = self.history[-1]["elapsed_s"] if self.history else -math.inf
+        last_eval_at = self.clock_s if self.history else -math.inf  # when the latest evaluation ended
+        cold = True  # the first evaluation of this fit: often slow, not a fair estimate of the next ones
         bar = self._progress_bar()
         try:
             while True:
@@ -499,7 +517,10 @@ class Trainer:
                     rate = tokens_per_step * window_steps / max(self.clock() - window_start, 1e-9)
                     record = self.evaluate(rate, now)
                     bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{record['val_loss']:.3f}")
-                    window_start, window_steps, last_eval_at = self.clock(), 0, now
+                    if cold and self.budget_s is not None:  # of what a budget keeps for the last one
+                        self.eval_s = min(self.eval_s, COLD_EVAL_SHARE * self.budget_s)
+                    cold = False
+                    window_start, window_steps, last_eval_at = self.clock(), 0, self.elapsed_s()
                     continue  # the evaluation took time: look at the clock again
                 if finished:
                     self.stopped_because = "max_iters reached" if self.budget_s is None else "time budget spent"
@@ -509,7 +530,10 @@ class Trainer:
                 began = self.clock()
                 loss = self._guarded_step()
                 took = self.clock() - began
-                self.step_s = took if self.step_s == 0 else 0.9 * self.step_s + 0.1 * took
+                if self.schedule_start_s is None:  # the first step: often slow (set-up, compiling), so not timed
+                    self.schedule_start_s = self.elapsed_s()
+                else:
+                    self.step_s = took if self.step_s == 0 else 0.9 * self.step_s + 0.1 * took
                 self.step += 1
                 window_steps += 1
                 self._advance_bar(bar)
