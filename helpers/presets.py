@@ -52,6 +52,11 @@ class Preset:
             parts.append(f"dropout {self.config().dropout:g}")
         return ", ".join(parts)
 
+    def length(self) -> str:
+        """How long it trains: '700 steps', or '5 min' for a time budget (the steps then depend on the machine)."""
+        minutes = self.train.get("budget_minutes")
+        return f"{self.train['max_iters']} steps" if minutes is None else f"{minutes:g} min"
+
     def summary(self, vocab_size: int = CORPUS_VOCAB_SIZE) -> str:
         """One line for a notebook or a table: shape, settings and parameter count, all from this preset."""
         return f"{self.shape()}, {self.settings()}: {self.num_params(vocab_size):,} parameters"

@@ -291,7 +291,7 @@ def readme_notebook_table(root: Path, repo: str) -> str:
 def readme_preset_table(root: Path) -> str:
     """One row per recorded run of each preset (or 'not measured yet'), from PRESETS and measured.json."""
     rows = [
-        "| preset | model | parameters | steps | best val loss | wall time, whole command | measured on |",
+        "| preset | model | parameters | training | best val loss | wall time, whole command | measured on |",
         "|---|---|---|---|---|---|---|",
     ]
     runs = recorded_runs(root / "benchmarks" / "measured.json")
@@ -300,13 +300,15 @@ def readme_preset_table(root: Path) -> str:
         params = f"{preset.num_params() / 1e6:.2f}M"
         for run in [r for r in runs if r.preset == name] or [None]:
             if run is None:
-                rows.append(f"| `{name}` | {model} | {params} | {preset.train['max_iters']} | not measured yet | | |")
+                rows.append(f"| `{name}` | {model} | {params} | {preset.length()} | not measured yet | | |")
                 continue
             loss = f"**{run.best_val_loss:.3f}**" if run.best_val_loss is not None else ""
             time = f"**{run.wall_time_s:g} s**" if run.wall_time_s is not None else ""
             where = f"{run.machine}; {run.date}; `{run.command}`" + (f". {run.note}" if run.note else "")
-            steps = run.steps or preset.train["max_iters"]
-            rows.append(f"| {run.label or f'`{name}`'} | {model} | {params} | {steps} | {loss} | {time} | {where} |")
+            length = preset.length()  # a time budget also says how many steps this machine took in it
+            if run.steps is not None:
+                length = f"{length} ({run.steps:,} steps)" if "budget_minutes" in preset.train else f"{run.steps} steps"
+            rows.append(f"| {run.label or f'`{name}`'} | {model} | {params} | {length} | {loss} | {time} | {where} |")
     return "\n".join(rows)
 
 
