@@ -253,6 +253,18 @@ def test_train_for_minutes_from_the_command_line(tmp_path, corpus_path, capsys):
     assert any(line.startswith("step 0 at 0s/3s") for line in out.splitlines())  # a line per evaluation
 
 
+def test_auto_with_minutes_trains_the_budget_preset_for_this_device(tmp_path, corpus_path, capsys):
+    """`--preset auto --minutes N` on a CPU: the laptop-Nmin shape, trained on the clock to the floor."""
+    from helpers import train
+    from helpers.presets import PRESETS
+
+    args = ["--preset", "auto", "--minutes", "0.005", "--device", "cpu", "--sample-tokens", "5"]
+    assert train.main([*args, "--corpus", str(corpus_path), "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    params = PRESETS["laptop-1min"].num_params() / 1e6
+    assert f"preset laptop-1min: {params:.2f}M parameters, device cpu" in out and "done (time budget spent)" in out
+
+
 @pytest.mark.parametrize(
     "args,message",
     [
