@@ -68,6 +68,31 @@ def short_number(x: float) -> str:
     return f"{float(mantissa):g}e{int(exponent)}" if x < 0.1 else f"{x:g}"
 
 
+# the laptop preset's shape: per second of a 2-core CPU, 2 layers learn faster than 3 or 4 (benchmarks/RESULTS.md)
+LAPTOP_MODEL = dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0)
+
+
+def budget_preset(minutes: int, **model) -> Preset:
+    """The CPU preset for a time budget: the laptop shape (model fields override it), trained on the clock.
+
+    Warm-up and decay follow the share of the budget spent (TrainConfig.budget_minutes); the val loss is
+    exact over the whole val split. Which shape learns most in N minutes is measured with
+    benchmarks/sweep_budget.py (benchmarks/RESULTS.md).
+    """
+    return Preset(
+        f"the laptop model trained for {minutes} min on a CPU, its rate annealed on the clock",
+        model={**LAPTOP_MODEL, **model},
+        train=dict(
+            budget_minutes=minutes,
+            batch_size=32,
+            learning_rate=6e-3,
+            warmup_fraction=0.03,
+            eval_iters=10,
+            val_full_split=True,
+        ),
+    )
+
+
 PRESETS = {
     "workshop": Preset(
         "the reference model of the talk: a GPU run",
@@ -89,7 +114,7 @@ PRESETS = {
     # The val loss is exact (whole val split) at a few evaluations, not estimated at many.
     "laptop": Preset(
         "a small model that learns to write play-shaped text on a laptop's CPU",
-        model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
+        model=LAPTOP_MODEL,
         train=dict(
             batch_size=32,
             max_iters=700,
@@ -100,44 +125,8 @@ PRESETS = {
             val_full_split=True,
         ),
     ),
-    # Time budgets on a CPU: the shape, batch and learning rate that reached the lowest val loss in that
-    # many minutes on a 2-core CPU (benchmarks/sweep_budget.py; figures in benchmarks/RESULTS.md).
-    "laptop-1min": Preset(
-        "the model that learns most in 1 minute on a laptop CPU",
-        model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
-        train=dict(
-            budget_minutes=1,
-            batch_size=32,
-            learning_rate=6e-3,
-            warmup_fraction=0.03,
-            eval_iters=10,
-            val_full_split=True,
-        ),
-    ),
-    "laptop-5min": Preset(
-        "the model that learns most in 5 minutes on a laptop CPU",
-        model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
-        train=dict(
-            budget_minutes=5,
-            batch_size=32,
-            learning_rate=6e-3,
-            warmup_fraction=0.03,
-            eval_iters=10,
-            val_full_split=True,
-        ),
-    ),
-    "laptop-15min": Preset(
-        "the model that learns most in 15 minutes on a laptop CPU",
-        model=dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0),
-        train=dict(
-            budget_minutes=15,
-            batch_size=32,
-            learning_rate=6e-3,
-            warmup_fraction=0.03,
-            eval_iters=10,
-            val_full_split=True,
-        ),
-    ),
+    # Time budgets on a CPU (`--minutes N`, `auto` picks the nearest): see budget_preset.
+    **{f"laptop-{minutes}min": budget_preset(minutes) for minutes in (1, 5, 15)},
     "smoke": Preset(
         "a tiny model for tests and CI: it learns almost nothing",
         model=dict(block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0),
