@@ -17,6 +17,15 @@ from helpers import GPT, Callback, GPTConfig, TrainConfig, Trainer, lr_at
 from helpers.schedule import lr_at_fraction
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These models are tiny: a second thread only waits on the first (and, on a busy machine, much longer)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class FakeClock:
     def __init__(self, start: float = 1000.0):
         self.now = start
