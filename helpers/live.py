@@ -159,10 +159,10 @@ class LiveLossPlot(Callback):
 
     # ---- drawing
     def title(self) -> str:
-        cfg, history = self.trainer.cfg, self.history
+        history = self.history
         if not history:
             return "waiting for the first evaluation"
-        last = history[-1]
+        cfg, last = self.trainer.cfg, history[-1]
         if self._finished:
             took = format_duration(time.perf_counter() - self._started)
             why = self.trainer.stopped_because or "stopped"
@@ -171,7 +171,10 @@ class LiveLossPlot(Callback):
         return f"step {last['step']}/{cfg.max_iters}{speed} · ETA {format_duration(self.eta())}"
 
     def draw(self):
-        """A new Figure of the current state: losses (left), LR schedule and tokens/s (right)."""
+        """A new Figure of the current state: losses (left), LR schedule and tokens/s (right).
+
+        Before training starts (no trainer yet) the panels are empty, waiting for the first evaluation.
+        """
         fig = new_figure(10, 4.2)
         grid = fig.add_gridspec(2, 3)
         ax_loss = fig.add_subplot(grid[:, :2])
@@ -184,11 +187,12 @@ class LiveLossPlot(Callback):
             draw_losses(ax_loss, history, label=self.label or "", log_scale=self.log_scale, patience=self.patience)
         ax_loss.set_title(self.title(), fontsize=10)
 
-        cfg = self.trainer.cfg
-        steps, lrs = lr_curve(cfg)
-        ax_lr.plot(steps, lrs, color="gray", linewidth=1)
-        now = history[-1]["step"] if history else self.trainer.step
-        ax_lr.plot([now], [lr_at(now, cfg)], "o", color="tab:red", markersize=5)
+        if self.trainer is not None:
+            cfg = self.trainer.cfg
+            steps, lrs = lr_curve(cfg)
+            ax_lr.plot(steps, lrs, color="gray", linewidth=1)
+            now = history[-1]["step"] if history else self.trainer.step
+            ax_lr.plot([now], [lr_at(now, cfg)], "o", color="tab:red", markersize=5)
         ax_lr.set_title("learning rate", fontsize=9)
         ax_lr.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
         ax_lr.tick_params(labelsize=7)
