@@ -90,6 +90,22 @@ def is_out_of_memory(err: BaseException) -> bool:
     )
 
 
+def check_vocabularies_match(model: GPT, corpus: Corpus) -> None:
+    """Refuse a model and a corpus whose vocabularies differ in size, before a token id the model has no
+    embedding for ends in an IndexError (on a GPU, a device-side assert)."""
+    model_vocab, corpus_vocab = model.config.vocab_size, corpus.tokenizer.vocab_size
+    windows = "\r" in corpus.tokenizer.chars  # the same text saved with Windows line ends has one character more
+    require(
+        model_vocab == corpus_vocab,
+        f"The model's vocabulary has {model_vocab} tokens, but the corpus has {corpus_vocab} characters"
+        + (" (one is '\\r': the text has Windows line ends, \\r\\n)" if windows else "")
+        + ". Fix: build the model for this corpus, GPTConfig(vocab_size=corpus.tokenizer.vocab_size, ...) "
+        + "(Preset.build_model does), "
+        + ("save the text with Unix line ends (\\n), " if windows else "")
+        + "or train it on the text it was built for.",
+    )
+
+
 class Callback:
     """Hooks into training; override what you need. The live loss plot is one of these."""
 
@@ -110,6 +126,7 @@ class Trainer:
         torch.manual_seed(self.cfg.seed)
         self.model = model.to(self.device)
         self.corpus = corpus.to(self.device)  # keeps a custom split (never re-encodes corpus.text)
+        check_vocabularies_match(self.model, self.corpus)
         block = self.model.config.block_size
         require(
             len(self.corpus.val) > block,
@@ -137,7 +154,11 @@ class Trainer:
             if wanted is True:
                 print(f"torch.compile skipped: {why_not}; training in eager mode.")
             return self.model
-        return torch.compile(self.model)
+        try:  # some versions raise at the call itself (e.g. an unsupported Python), not at the first forward
+            return torch.compile(self.model)
+        except Exception as err:
+            warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); training in eager mode.", stacklevel=2)
+            return self.model
 
     def _fallback_to_eager(self, err: Exception) -> None:
         warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); falling back to eager mode.", stacklevel=2)
@@ -288,6 +309,7 @@ class Trainer:
             "best_val_loss": self.best_val_loss,
             "train_config": asdict(self.cfg),
             "precision": self.precision,
+            "device": self.device,  # a generator's state fits only its own device type (see _restore_rng)
         }
         return ckpt.save_checkpoint(
             path, self.model, self.corpus.tokenizer, self.optimizer, self.scaler, training, rng, copies=more_paths
@@ -323,10 +345,7 @@ class Trainer:
         self.optimizer.load_state_dict(state.optimizer_state)
         if state.scaler_state:
             self.scaler.load_state_dict(state.scaler_state)
-        torch.set_rng_state(state.rng["torch"])
-        self.batch_rng.set_state(state.rng["batch"].to("cpu"))
-        if "cuda" in state.rng and self.device == "cuda":
-            torch.cuda.set_rng_state(state.rng["cuda"].to("cpu"))
+        self._restore_rng(state, path)
         self.step = state.training["step"]
         self.history = state.training["history"]
         self.best_val_loss = state.training["best_val_loss"]
@@ -334,6 +353,28 @@ class Trainer:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.history))
         return self
+
+    def _restore_rng(self, state: ckpt.Checkpoint, path) -> None:
+        """The random state of a checkpoint. A generator's state fits only a generator of its device type:
+
+        resumed on another device (a Colab GPU run continued on a laptop, or the reverse), the batches
+        continue from a fresh seed, as good for training but not bit-identical to an unbroken run.
+        """
+        torch.set_rng_state(state.rng["torch"])  # the CPU's, whatever the device
+        saved_on = state.training.get("device")  # None in checkpoints written before it was recorded
+        if saved_on in (None, self.device):
+            try:
+                self.batch_rng.set_state(state.rng["batch"])
+                if "cuda" in state.rng and self.device == "cuda":
+                    torch.cuda.set_rng_state(state.rng["cuda"])
+                return
+            except RuntimeError:  # an old checkpoint from another device type: its state has another size
+                pass
+        self.batch_rng.manual_seed(self.cfg.seed + state.training.get("step", 0))
+        print(
+            f"{path} was trained on {saved_on or 'another device'} and resumes on {self.device}: the random batches "
+            "continue from a fresh seed (as good for training, not bit-identical to an unbroken run)."
+        )
 
     # ---- the loop ---------------------------------------------------------------------------
     def fit(self) -> list[dict]:
