@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
@@ -163,6 +163,22 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
         f"--out runs/laptop), or pass the run folder that holds {BEST}.",
     )
     return path
+
+
+def describe_run(folder: str | os.PathLike) -> str | None:
+    """What a run folder holds, e.g. 'step 700, best val loss 1.8034'; None when it holds no checkpoint.
+
+    Reads only a checkpoint's header, so it is quick for any size of model; an unreadable one is named.
+    """
+    checkpoints = [Path(folder) / name for name in (LAST, BEST) if (Path(folder) / name).is_file()]
+    if not checkpoints:
+        return None
+    try:
+        with safe_open(checkpoints[0], framework="pt") as f:
+            training = json.loads(f.metadata()["training"])
+        return f"step {training['step']}, best val loss {training['best_val_loss']:.4f}"
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError):
+        return " and ".join(path.name for path in checkpoints)
 
 
 FIX_OTHER_CHECKPOINT = "Fix: use another checkpoint of the run (best/last.safetensors) or train again."

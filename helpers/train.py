@@ -2,11 +2,15 @@
 
 python -m helpers.train --preset laptop --out runs/laptop
 python -m helpers.train --preset laptop --out runs/laptop --resume
+
+A folder that already holds a run is never trained over silently: it takes --resume (continue it),
+--overwrite (replace it) or another --out. Every argument is checked before training starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import matplotlib
@@ -14,10 +18,10 @@ import matplotlib
 from . import checkpoint as ckpt
 from .data import Corpus
 from .device import pick_device
-from .errors import cli_exit_status
+from .errors import WorkshopError, cli_exit_status, require
 from .plotting import plot_history
 from .presets import PRESETS, get_preset
-from .sampling import sample_text
+from .sampling import check_seed, is_number, is_whole_number, sample_text
 from .trainer import TrainConfig, Trainer
 
 
@@ -29,11 +33,19 @@ def build_parser():
     p.add_argument(
         "--preset", default="auto", choices=["auto", *PRESETS], help="auto: workshop on a CUDA GPU, else laptop"
     )
-    p.add_argument("--out", default=None, help="run folder (default runs/<preset>)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="run folder (default runs/<preset>); if it already holds a run, add --resume or --overwrite",
+    )
     p.add_argument(
         "--corpus", default=None, help="path to tinyshakespeare.txt (default: $WORKSHOP_CORPUS, data/, download)"
     )
-    p.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--resume", action="store_true", help="continue the run in --out from its last.safetensors")
+    existing.add_argument(
+        "--overwrite", action="store_true", help="start afresh in --out, deleting the run it holds (its checkpoints)"
+    )
     p.add_argument("--max-iters", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
@@ -41,21 +53,70 @@ def build_parser():
     p.add_argument("--eval-iters", type=int)
     p.add_argument("--max-minutes", type=float, help="wall-clock budget for training")
     p.add_argument("--dropout", type=float)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="a whole number ≥ 0")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--compile", default="auto", choices=["auto", "on", "off"])
     p.add_argument("--prompt", default="\n", help="prompt for the sample printed at the end")
-    p.add_argument("--sample-tokens", type=int, default=300)
+    p.add_argument("--sample-tokens", type=int, default=300, help="characters in that sample (0 for none)")
     return p
+
+
+# What a run of this command leaves in its folder: --overwrite deletes these (and nothing else).
+RUN_FILES = (ckpt.BEST, ckpt.LAST, "metrics.jsonl", "loss.png", "sample.txt")
+
+
+def check_args(args) -> None:
+    """Refuse a bad argument now, in one line naming the fix, not after a training run it would waste."""
+    for name in ("max_iters", "batch_size", "eval_interval", "eval_iters"):
+        value = getattr(args, name)
+        require(
+            value is None or (is_whole_number(value) and value > 0),
+            f"--{name.replace('_', '-')}={value} is invalid. Fix: use a whole number ≥ 1, or leave it out "
+            "for the preset's value.",
+        )
+    for name, example in (("learning_rate", "3e-4"), ("max_minutes", "5")):
+        value = getattr(args, name)
+        require(
+            value is None or (is_number(value) and math.isfinite(value) and value > 0),
+            f"--{name.replace('_', '-')}={value} is invalid. Fix: use a positive number (e.g. {example}), "
+            "or leave it out.",
+        )
+    require(
+        args.dropout is None or (is_number(args.dropout) and 0 <= args.dropout < 1),
+        f"--dropout={args.dropout} is invalid. Fix: use a number from 0 (no dropout) up to, not including, 1 "
+        "(0.2 is typical), or leave it out.",
+    )
+    check_seed(args.seed, name="--seed")
+    require(
+        is_whole_number(args.sample_tokens) and args.sample_tokens >= 0,
+        f"--sample-tokens={args.sample_tokens} is invalid. Fix: use a whole number ≥ 0 (0: the prompt alone).",
+    )
+    require(args.prompt != "", "--prompt is empty. Fix: give at least one character, e.g. '\\n' or 'ROMEO:'.")
+
+
+def check_run_folder(out_dir: Path, resume: bool, overwrite: bool) -> None:
+    """A trained model is never lost: a folder holding a run is resumed, or replaced only when asked."""
+    require(
+        not out_dir.exists() or out_dir.is_dir(),
+        f"--out {out_dir} is a file, not a folder. Fix: give a folder for the run (e.g. runs/mine).",
+    )
+    held = ckpt.describe_run(out_dir)
+    require(
+        held is None or resume or overwrite,
+        f"{out_dir} already holds a run ({held}); training afresh would replace its model. Fix: add --resume to "
+        f"continue it, --out another folder for a new run, or --overwrite to replace it.",
+    )
 
 
 def run_from_args(args) -> Trainer:
     """Everything `python -m helpers.train` does, as a function the tests can call."""
     matplotlib.use("Agg")  # files only: the command line has no screen to draw on
+    check_args(args)
     device = pick_device(args.device)
     preset_name, preset = get_preset(args.preset, device)
     out_dir = Path(args.out or f"runs/{preset_name}")
+    check_run_folder(out_dir, args.resume, args.overwrite)
     overrides = {
         "max_iters": args.max_iters,
         "batch_size": args.batch_size,
@@ -73,14 +134,19 @@ def run_from_args(args) -> Trainer:
         compile={"auto": "auto", "on": True, "off": False}[args.compile],
     )
     corpus = Corpus.load(args.corpus)
+    try:  # the sample printed at the end must not fail after the whole run
+        corpus.tokenizer.encode(args.prompt)
+    except WorkshopError as err:
+        raise WorkshopError(f"--prompt {args.prompt!r}: {err}") from None
     dropout = {"dropout": args.dropout} if args.dropout is not None else {}
     model = preset.build_model(corpus.tokenizer.vocab_size, train_cfg.seed, **dropout)
     trainer = Trainer(model, corpus, train_cfg)
     if args.resume:
         trainer.resume()
         print(f"resumed from {out_dir / ckpt.LAST} at step {trainer.step}")
-    else:  # a fresh run starts a fresh log
-        (out_dir / "metrics.jsonl").unlink(missing_ok=True)
+    else:  # a fresh run starts a fresh log; --overwrite has said the old run may go
+        for name in RUN_FILES if args.overwrite else ("metrics.jsonl",):
+            (out_dir / name).unlink(missing_ok=True)
         ckpt.remove_leftover_temp_files(out_dir)
     print(
         f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, device {device}, "
