@@ -44,7 +44,9 @@ def build_parser():
     existing = p.add_mutually_exclusive_group()
     existing.add_argument("--resume", action="store_true", help="continue the run in --out from its last.safetensors")
     existing.add_argument(
-        "--overwrite", action="store_true", help="start afresh in --out, deleting the run it holds (its checkpoints)"
+        "--overwrite",
+        action="store_true",
+        help="start afresh in --out, deleting the run it holds (checkpoints, metrics, plot, sample)",
     )
     p.add_argument("--max-iters", type=int)
     p.add_argument("--batch-size", type=int)
