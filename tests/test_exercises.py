@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from helpers import GPT, GPTConfig
-from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb09, nb11
+from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb11
 
 
 @dataclass
@@ -145,6 +145,19 @@ def min_p_like_top_p(probs, min_p):
     sorted_probs[sorted_probs.cumsum(0) - sorted_probs >= 1 - min_p] = 0
     kept = torch.zeros_like(probs).scatter(0, order, sorted_probs)
     return kept / kept.sum()
+
+
+# ---- nb07: the size of a KV cache ---------------------------------------------------------------
+def kv_cache_bytes_layer_by_layer(n_layer, n_embd, context, batch_size=1, bytes_per_number=4):
+    per_layer = {"keys": batch_size * context * n_embd, "values": batch_size * context * n_embd}
+    return sum(sum(per_layer.values()) * bytes_per_number for _ in range(n_layer))
+
+
+def kv_cache_bytes_off_by(factor):
+    def kv_cache_bytes(n_layer, n_embd, context, batch_size=1, bytes_per_number=4):
+        return nb07.solution_kv_cache_bytes(n_layer, n_embd, context, batch_size, bytes_per_number) * factor
+
+    return kv_cache_bytes
 
 
 # ---- nb09: the longest context -------------------------------------------------------------------
@@ -352,6 +365,28 @@ EXERCISES = {
             "not renormalised": (lambda p, m: p * (p >= m * p.max()), r"they sum to .*divide by their sum"),
             "top-p's rule": (min_p_like_top_p, r"differs"),
             "only the kept ones": (lambda p, m: p[p >= m * p.max()] / p[p >= m * p.max()].sum(), r"the shape of probs"),
+        },
+    ),
+    "nb07": Exercise(
+        nb07,
+        nb07.check_kv_cache_bytes,
+        nb07.solution_kv_cache_bytes,
+        right={
+            "math.prod": lambda L, C, T, B=1, n=4: math.prod((2, L, C, T, B, n)),
+            "layer by layer": kv_cache_bytes_layer_by_layer,
+            "a whole float": lambda *case: float(nb07.solution_kv_cache_bytes(*case)),
+            "np.int64": lambda *case: np.int64(nb07.solution_kv_cache_bytes(*case)),
+            "a tensor": lambda *case: torch.tensor(nb07.solution_kv_cache_bytes(*case)),
+        },
+        wrong={
+            "n_layer × n_embd": (lambda L, C, T, B=1, n=4: L * C, r"each layer keeps two tensors \(keys and values\)"),
+            "keys only": (kv_cache_bytes_off_by(1 / 2), r"two tensors, keys and values: count both"),
+            "layers forgotten": (lambda L, C, T, B=1, n=4: 2 * B * T * C * n, r"multiply by n_layer"),
+            "batch forgotten": (lambda L, C, T, B=1, n=4: 2 * L * T * C * n, r"multiply by batch_size"),
+            "numbers, not bytes": (lambda L, C, T, B=1, n=4: 2 * L * B * T * C, r"multiply by bytes_per_number"),
+            "bits": (kv_cache_bytes_off_by(8), r"that counts bits"),
+            "in megabytes": (kv_cache_bytes_off_by(1 / 2**20), r"one whole number"),
+            "a formatted string": (lambda *case: f"{nb07.solution_kv_cache_bytes(*case):,}", r"one whole number"),
         },
     ),
     "nb09": Exercise(
