@@ -2,6 +2,7 @@
 
 python -m helpers.train --preset laptop --out runs/laptop
 python -m helpers.train --preset laptop --out runs/laptop --resume
+python -m helpers.train --preset laptop --out runs/bpe512 --tokenizer bpe --vocab-size 512
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import matplotlib
 
 from . import checkpoint as ckpt
-from .data import Corpus
+from .data import Corpus, load_text, make_tokenizer
 from .device import pick_device
 from .errors import cli_exit_status
 from .plotting import plot_history
@@ -34,6 +35,12 @@ def build_parser():
         "--corpus", default=None, help="path to tinyshakespeare.txt (default: $WORKSHOP_CORPUS, data/, download)"
     )
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
+    p.add_argument(
+        "--tokenizer", default="char", choices=["char", "bpe"], help="char (default) or byte-pair encoding (bpe)"
+    )
+    p.add_argument(
+        "--vocab-size", type=int, help="BPE only: tokens to learn, 256 or more (learned from the train split, cached)"
+    )
     p.add_argument("--max-iters", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
@@ -72,7 +79,8 @@ def run_from_args(args) -> Trainer:
         out_dir=str(out_dir),
         compile={"auto": "auto", "on": True, "off": False}[args.compile],
     )
-    corpus = Corpus.load(args.corpus)
+    text = load_text(args.corpus)
+    corpus = Corpus.from_tokenizer(text, make_tokenizer(text, args.tokenizer, args.vocab_size, cache_dir=out_dir))
     dropout = {"dropout": args.dropout} if args.dropout is not None else {}
     model = preset.build_model(corpus.tokenizer.vocab_size, train_cfg.seed, **dropout)
     trainer = Trainer(model, corpus, train_cfg)
@@ -83,7 +91,7 @@ def run_from_args(args) -> Trainer:
         (out_dir / "metrics.jsonl").unlink(missing_ok=True)
         ckpt.remove_leftover_temp_files(out_dir)
     print(
-        f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, device {device}, "
+        f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, {corpus.tokenizer!r}, device {device}, "
         f"precision {trainer.precision}, {train_cfg.max_iters} steps → {out_dir}"
     )
     history = trainer.fit()
