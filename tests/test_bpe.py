@@ -33,7 +33,7 @@ from helpers import (
 from helpers.bpe import PATTERN, cached_train
 from helpers.checkpoint import BEST, LAST
 from helpers.data import make_tokenizer, split_text, tokenizer_from_dict
-from helpers.widgets import sampling_playground
+from helpers.widgets import char_label, sampling_playground
 
 REPO = Path(__file__).resolve().parents[1]
 TEXT = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 50
@@ -378,6 +378,11 @@ def test_the_playground_works_with_a_bpe_model(bpe_run):
     assert play.error == "" and play.sample.startswith("To be ☺")
     assert len(play.chart["chars"]) == 20
     assert set(play.chart["chars"]) <= {tokenizer.decode([i]) for i in range(tokenizer.vocab_size)}
+
+
+def test_token_labels_show_whitespace_and_control_bytes():
+    assert char_label(" the\n") == "␣the⏎"
+    assert char_label("\x0b") == "\\x0b" and char_label("\ufffd") == "\ufffd"
 
 
 def test_cli_trains_and_samples_with_bpe(corpus_path, tmp_path):
