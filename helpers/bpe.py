@@ -175,7 +175,8 @@ class BPETokenizer:
                         heapq.heappush(heap, (-pair_counts[pair], *pair))
                         if d > 0:
                             where.setdefault(pair, set()).add(j)
-            assert pair_counts.pop((a, b), 0) == 0, "a merged pair is still counted"
+            if pair_counts.pop((a, b), 0):  # every chunk that held the pair was re-cut above
+                raise AssertionError(f"BPE training: the merged pair {(a, b)!r} is still counted")
         return tokenizer
 
     def _add_merge(self, a: bytes, b: bytes) -> None:
