@@ -110,7 +110,9 @@ def train_same_flops(
         n_steps = max(1, round(budget / flops_per_token(model)))
         settings = {**preset.train, "max_iters": n_steps, "eval_interval": n_steps, "eval_iters": 1}
         settings.update(val_full_split=False, warmup_iters=min(settings.get("warmup_iters", 100), n_steps))
-        trainer = Trainer(model, corpus, TrainConfig(**settings, seed=seed, device=device, progress=progress))
+        # compile off: for runs this short on a GPU, compiling each model would take longer than it saves
+        cfg = TrainConfig(**settings, seed=seed, device=device, progress=progress, compile=False)
+        trainer = Trainer(model, corpus, cfg)
         start = time.perf_counter()
         trainer.fit()
         seconds = time.perf_counter() - start
