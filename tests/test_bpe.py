@@ -442,3 +442,22 @@ def test_cli_trains_and_samples_with_bpe(corpus_path, tmp_path):
         and bad.stderr.startswith("error: vocab_size=100 is too small")
         and "Traceback" not in bad.stderr
     )
+
+
+# ---- notebook 08's exercise ----------------------------------------------------------------------
+
+
+def test_the_exercise_checker_accepts_the_solution_and_explains_bits_per_token(capsys):
+    import math
+
+    from helpers.exercises.nb08 import check_bits_per_char, solution_bits_per_char
+
+    assert check_bits_per_char(solution_bits_per_char)
+    assert "✅" in capsys.readouterr().out
+    # the notebook's starting point: right for characters (one token each), wrong for BPE
+    assert not check_bits_per_char(lambda loss, tokenizer, text: loss / math.log(2))
+    assert "with a BPE tokenizer" in (out := capsys.readouterr().out) and "bits per *token*" in out
+    assert not check_bits_per_char(lambda loss, tokenizer, text: loss * len(tokenizer.encode(text)) / len(text))
+    assert "nats per character" in capsys.readouterr().out
+    assert not check_bits_per_char(lambda loss, tokenizer, text: None)
+    assert "returned None" in capsys.readouterr().out
