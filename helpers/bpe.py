@@ -68,6 +68,32 @@ def encode_chunk(chunk: bytes, ranks: dict[bytes, int]) -> list[bytes]:
     return merge_until_done([bytes([b]) for b in chunk], ranks)
 
 
+# Text every pre-split pattern must cut into pieces that join back to it: letters, digits, contractions,
+# punctuation, non-ASCII, and every kind of whitespace, at the start, inside and at the end.
+PATTERN_PROBE = " \tROMEO:\nI'll go, 3 times!  Roméo ☺ 日本語\r\n\x0b\x0cend  \n"
+
+
+def compile_pattern(pattern: str) -> re.Pattern:
+    """The pre-split regex, refused if it would lose or repeat text: encoding keeps only what it matches."""
+    fix = "Fix: use helpers.bpe.PATTERN, or a regex without capturing groups whose matches cover every character."
+    try:
+        regex = re.compile(pattern)
+    except (re.error, TypeError) as err:
+        raise WorkshopError(f"The BPE pre-split pattern {pattern!r} is not a valid regex ({err}). {fix}") from None
+    require(
+        regex.groups == 0,
+        f"The BPE pre-split pattern {pattern!r} has capturing groups: findall would return the groups, not the "
+        f"chunks. {fix}",
+    )
+    pieces = regex.findall(PATTERN_PROBE)
+    require(
+        "".join(pieces) == PATTERN_PROBE and all(pieces),
+        f"The BPE pre-split pattern {pattern!r} does not cut text into pieces that join back to it (on "
+        f"{PATTERN_PROBE!r} it gives {repr(pieces)[:120]}): encoding would lose text. {fix}",
+    )
+    return regex
+
+
 def valid_utf8_text(text: str) -> str:
     """`text`, with lone surrogates (which UTF-8 cannot hold) replaced by U+FFFD, as tiktoken does."""
     try:
@@ -89,10 +115,7 @@ class BPETokenizer:
 
     def __init__(self, merges, pattern: str = PATTERN):
         self.pattern = pattern
-        try:
-            self._regex = re.compile(pattern)
-        except (re.error, TypeError) as err:
-            raise WorkshopError(f"The BPE pre-split pattern {pattern!r} is not a valid regex ({err}).") from None
+        self._regex = compile_pattern(pattern)
         self.merges: list[tuple[int, int]] = []
         self.vocab: list[bytes] = [bytes([b]) for b in range(BYTES)]
         self._ranks = {token: i for i, token in enumerate(self.vocab)}
@@ -100,7 +123,7 @@ class BPETokenizer:
             require(
                 isinstance(pair, (list, tuple))
                 and len(pair) == 2
-                and all(isinstance(i, int) and 0 <= i < len(self.vocab) for i in pair),
+                and all(type(i) is int and 0 <= i < len(self.vocab) for i in pair),  # not True, not 97.0
                 f"BPE merge {k} is {pair!r}: it must be two ids of tokens that exist before it (0..{len(self.vocab) - 1}).",
             )
             token = self.vocab[pair[0]] + self.vocab[pair[1]]
@@ -284,9 +307,11 @@ def cached_train(text: str, vocab_size: int, cache_dir: str | os.PathLike, patte
     path = Path(cache_dir) / f"bpe-{key}-{vocab_size}.json"
     if path.is_file():
         try:
-            return BPETokenizer.from_dict(json.loads(path.read_text()))
+            cached = BPETokenizer.from_dict(json.loads(path.read_text()))
         except (ValueError, WorkshopError):
-            pass  # a broken cache file is rebuilt below
+            cached = None  # a broken cache file is rebuilt below
+        if cached is not None and cached.vocab_size == vocab_size and cached.pattern == pattern:
+            return cached
     tokenizer = BPETokenizer.train(text, vocab_size, pattern)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

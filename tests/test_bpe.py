@@ -216,6 +216,8 @@ def test_cached_training_reuses_the_file_and_rebuilds_a_broken_one(tmp_path):
     cache_file.write_text(json.dumps({"type": "bpe", "pattern": PATTERN, "merges": [[0, 1]] * 3}))
     assert cached_train(TEXT, 280, tmp_path) == first  # a corrupted cache is trained again...
     assert json.loads(cache_file.read_text()) == first.to_dict()  # ... and rewritten
+    cache_file.write_text(json.dumps(first.truncated(270).to_dict()))  # a valid tokenizer, but not 280 tokens
+    assert cached_train(TEXT, 280, tmp_path) == first
     cached_train(TEXT + "!", 280, tmp_path)
     assert len(list(tmp_path.glob("bpe-*-280.json"))) == 2  # another text, another file
 
@@ -257,7 +259,14 @@ def test_the_limit_in_the_message_is_right():
         ({"type": "bpe", "pattern": PATTERN, "merges": [[97, 98], [97, 98]]}, r"already token 256"),
         ({"type": "bpe", "pattern": PATTERN, "merges": [[-1, 98]]}, r"merge 0"),
         ({"type": "bpe", "pattern": PATTERN, "merges": "97 98"}, r"needs 'merges'"),
-        ({"type": "bpe", "pattern": "(unclosed", "merges": []}, r"not a valid regex"),
+        ({"type": "bpe", "pattern": PATTERN, "merges": [[True, 98]]}, r"merge 0 is \[True, 98\]"),
+        ({"type": "bpe", "pattern": PATTERN, "merges": [[97.0, 98]]}, r"merge 0 is \[97.0, 98\]"),
+        ({"type": "bpe", "pattern": PATTERN, "merges": [[97, 98, 99]]}, r"merge 0 is \[97, 98, 99\]"),
+        ({"type": "bpe", "pattern": "(unclosed", "merges": []}, r"not a valid regex.*Fix: use helpers.bpe.PATTERN"),
+        ({"type": "bpe", "pattern": 42, "merges": []}, r"needs 'merges'.*'pattern'"),
+        ({"type": "bpe", "pattern": "( ?[A-Za-z]+)|[^A-Za-z]+", "merges": []}, r"has capturing groups"),
+        ({"type": "bpe", "pattern": "[A-Za-z]+", "merges": []}, r"does not cut text into pieces that join back"),
+        ({"type": "bpe", "pattern": "x*", "merges": []}, r"does not cut text.*encoding would lose text"),
         ({"type": "bpe", "merges": []}, r"needs 'merges'.*'pattern'"),
         ({"type": "sentencepiece"}, r"Unknown tokenizer 'sentencepiece'"),
         ({"type": "char", "chars": "abc"}, r"list of single characters"),
@@ -268,6 +277,11 @@ def test_the_limit_in_the_message_is_right():
 def test_a_broken_saved_tokenizer_is_refused_with_the_reason(state, message):
     with pytest.raises(WorkshopError, match=message):
         tokenizer_from_dict(state)
+
+
+def test_a_pattern_that_would_lose_text_is_refused_when_training():
+    with pytest.raises(WorkshopError, match=r"does not cut text into pieces that join back.*Fix"):
+        BPETokenizer.train(TEXT, 300, pattern=r"[A-Za-z]+")
 
 
 def test_decoding_an_id_outside_the_vocabulary_says_so(small_bpe):
@@ -461,3 +475,14 @@ def test_the_exercise_checker_accepts_the_solution_and_explains_bits_per_token(c
     assert "nats per character" in capsys.readouterr().out
     assert not check_bits_per_char(lambda loss, tokenizer, text: None)
     assert "returned None" in capsys.readouterr().out
+
+
+def test_a_bpe_run_exports_to_transformers_through_the_command_line(bpe_run, tmp_path, capsys):
+    """The run folder a BPE training writes exports and is checked against transformers (tests/test_export.py
+    compares the ids, logits and generation in detail)."""
+    from helpers.export import main as export_main
+
+    assert export_main(["--run", str(bpe_run), "--out", str(tmp_path / "export")]) == 0
+    assert "matches ours, largest logit difference" in capsys.readouterr().out
+    exported = json.loads((tmp_path / "export" / "tokenizer.json").read_text())
+    assert exported["model"]["type"] == "BPE" and len(exported["model"]["vocab"]) == 300
