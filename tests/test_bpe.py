@@ -16,6 +16,7 @@ import tiktoken
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from test_checkpoint import TEXT, tiny_trainer
 
 from helpers import (
     GPT,
@@ -36,7 +37,6 @@ from helpers.data import make_tokenizer, split_text, tokenizer_from_dict
 from helpers.widgets import char_label, sampling_playground
 
 REPO = Path(__file__).resolve().parents[1]
-TEXT = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 50
 ODD_TEXTS = [
     "Roméo ☺",
     "naïve café — 12,5 €",
@@ -304,13 +304,7 @@ def test_make_tokenizer_refuses_a_size_for_characters_and_bpe_without_one():
 
 
 def bpe_trainer(out_dir=None, tokenizer=None, **overrides) -> Trainer:
-    tokenizer = tokenizer or BPETokenizer.train(TEXT, 300)
-    corpus = Corpus.from_tokenizer(TEXT, tokenizer)
-    torch.manual_seed(0)
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
-    settings = dict(batch_size=4, max_iters=4, warmup_iters=1, eval_interval=2, eval_iters=2, log_interval=1)
-    settings.update(out_dir=str(out_dir) if out_dir else None, progress=False)
-    return Trainer(GPT(config), corpus, TrainConfig(**{**settings, **overrides}))
+    return tiny_trainer(out_dir, tokenizer=tokenizer or BPETokenizer.train(TEXT, 300), **overrides)
 
 
 @pytest.fixture(scope="module")
