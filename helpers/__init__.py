@@ -3,6 +3,7 @@
 from helpers import GPTConfig, GPT, CharTokenizer, generate
 """
 
+from .bpe import BPETokenizer
 from .checkpoint import load_checkpoint, load_model, save_checkpoint
 from .data import CharTokenizer, Corpus, find_corpus, get_batch, load_text, train_val_split
 from .device import pick_device, precision_for
@@ -17,6 +18,7 @@ __all__ = [
     "GPT",
     "GPTConfig",
     "CharTokenizer",
+    "BPETokenizer",
     "Corpus",
     "find_corpus",
     "get_batch",

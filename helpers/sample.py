@@ -20,7 +20,9 @@ def main(argv=None) -> int:
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--top-k", type=int, default=None, help="default: 50, or the vocabulary size if smaller")
     parser.add_argument("--top-p", type=float, default=None)
-    parser.add_argument("--tokens", type=int, default=300, help="how many characters to generate")
+    parser.add_argument(
+        "--tokens", type=int, default=300, help="how many tokens to generate (characters with the character tokenizer)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="a whole number ≥ 0: the same seed, the same text")
     parser.add_argument(
         "--no-cache", action="store_true", help="run the whole context at every step (no KV cache): same text, slower"

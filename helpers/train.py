@@ -2,6 +2,7 @@
 
 python -m helpers.train --preset laptop --out runs/laptop
 python -m helpers.train --preset laptop --out runs/laptop --resume
+python -m helpers.train --preset laptop --out runs/bpe512 --tokenizer bpe --vocab-size 512
 
 A folder that already holds a run is never trained over silently: it takes --resume (continue it),
 --overwrite (replace it) or another --out. Every argument is checked before training starts.
@@ -16,7 +17,7 @@ from pathlib import Path
 import matplotlib
 
 from . import checkpoint as ckpt
-from .data import Corpus
+from .data import Corpus, load_text, make_tokenizer
 from .device import pick_device
 from .errors import WorkshopError, cli_exit_status, require
 from .plotting import plot_history
@@ -47,6 +48,12 @@ def build_parser():
         "--overwrite",
         action="store_true",
         help="start afresh in --out, deleting the run it holds (checkpoints, metrics, plot, sample)",
+    )
+    p.add_argument(
+        "--tokenizer", default="char", choices=["char", "bpe"], help="char (default) or byte-pair encoding (bpe)"
+    )
+    p.add_argument(
+        "--vocab-size", type=int, help="BPE only: tokens to learn, 256 or more (learned from the train split, cached)"
     )
     p.add_argument("--max-iters", type=int)
     p.add_argument("--batch-size", type=int)
@@ -135,7 +142,8 @@ def run_from_args(args) -> Trainer:
         out_dir=str(out_dir),
         compile={"auto": "auto", "on": True, "off": False}[args.compile],
     )
-    corpus = Corpus.load(args.corpus)
+    text = load_text(args.corpus)
+    corpus = Corpus.from_tokenizer(text, make_tokenizer(text, args.tokenizer, args.vocab_size, cache_dir=out_dir))
     try:  # the sample printed at the end must not fail after the whole run
         corpus.tokenizer.encode(args.prompt)
     except WorkshopError as err:
@@ -151,7 +159,7 @@ def run_from_args(args) -> Trainer:
             (out_dir / name).unlink(missing_ok=True)
         ckpt.remove_leftover_temp_files(out_dir)
     print(
-        f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, device {device}, "
+        f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, {corpus.tokenizer!r}, device {device}, "
         f"precision {trainer.precision}, {train_cfg.max_iters} steps → {out_dir}"
     )
     history = trainer.fit()

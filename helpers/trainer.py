@@ -328,8 +328,11 @@ class Trainer:
         )
         state = ckpt.load_checkpoint(path, self.device)
         require(
-            state.tokenizer.chars == self.corpus.tokenizer.chars,
-            f"{path} was trained on text with a different vocabulary. Fix: resume with the same corpus.",
+            state.tokenizer == self.corpus.tokenizer,
+            f"{path} was trained with another tokenizer ({state.tokenizer!r} on its text; now "
+            f"{self.corpus.tokenizer!r}). Fix: resume with the same corpus and tokenizer "
+            f"(--tokenizer {state.tokenizer.kind}"
+            + (f" --vocab-size {state.tokenizer.vocab_size})." if state.tokenizer.kind == "bpe" else ")."),
         )
         ckpt.load_weights(
             self.model,
