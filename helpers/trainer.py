@@ -94,7 +94,8 @@ def check_vocabularies_match(model: GPT, corpus: Corpus) -> None:
     """Refuse a model and a corpus whose vocabularies differ in size, before a token id the model has no
     embedding for ends in an IndexError (on a GPU, a device-side assert)."""
     model_vocab, corpus_vocab = model.config.vocab_size, corpus.tokenizer.vocab_size
-    windows = "\r" in corpus.tokenizer.chars  # the same text saved with Windows line ends has one character more
+    # the same text saved with Windows line ends has one character more (character tokenizers only)
+    windows = "\r" in getattr(corpus.tokenizer, "chars", ())
     require(
         model_vocab == corpus_vocab,
         f"The model's vocabulary has {model_vocab} tokens, but the corpus has {corpus_vocab} characters"

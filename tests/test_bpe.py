@@ -433,7 +433,7 @@ def test_cli_trains_and_samples_with_bpe(corpus_path, tmp_path):
             "--preset",
             "smoke",
             "--out",
-            str(out),
+            str(tmp_path / "too-small"),  # a new folder: the one above already holds a run
             "--tokenizer",
             "bpe",
             "--vocab-size",
