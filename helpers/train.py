@@ -2,6 +2,10 @@
 
 python -m helpers.train --preset laptop --out runs/laptop
 python -m helpers.train --preset laptop --out runs/laptop --resume
+python -m helpers.train --data data/big --out runs/big          # a corpus prepared by helpers.prepare
+torchrun --standalone --nproc_per_node=2 -m helpers.train ...   # several processes (docs/scaling_out.md)
+
+Under torchrun, rank 0 alone prints and writes the run folder; the others train quietly.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ from pathlib import Path
 import matplotlib
 
 from . import checkpoint as ckpt
+from . import distributed
 from .data import Corpus
 from .device import pick_device
-from .errors import cli_exit_status
+from .errors import cli_exit_status, require
 from .plotting import plot_history
+from .prepared import load_prepared
 from .presets import PRESETS, get_preset
 from .sampling import sample_text
 from .trainer import TrainConfig, Trainer
@@ -24,7 +30,8 @@ from .trainer import TrainConfig, Trainer
 def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m helpers.train",
-        description="Train the workshop GPT on tiny Shakespeare and print a sample.",
+        description="Train the workshop GPT on tiny Shakespeare (or a prepared corpus: --data) and print a sample. "
+        "Several processes: torchrun --standalone --nproc_per_node=N -m helpers.train ... (docs/scaling_out.md).",
     )
     p.add_argument(
         "--preset", default="auto", choices=["auto", *PRESETS], help="auto: workshop on a CUDA GPU, else laptop"
@@ -33,9 +40,27 @@ def build_parser():
     p.add_argument(
         "--corpus", default=None, help="path to tinyshakespeare.txt (default: $WORKSHOP_CORPUS, data/, download)"
     )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="a folder made by python -m helpers.prepare, memory-mapped (a corpus larger than memory); "
+        "instead of --corpus",
+    )
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
     p.add_argument("--max-iters", type=int)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        help="the GLOBAL batch: sequences per optimizer step, all torchrun processes and --grad-accum pieces "
+        "together (each process computes batch-size / (processes × grad-accum) at a time); "
+        "the same batch size gives the same training on any number of processes",
+    )
+    p.add_argument(
+        "--grad-accum",
+        type=int,
+        default=1,
+        help="compute each batch in this many pieces, one optimizer step after the last (less memory, same batch)",
+    )
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--eval-interval", type=int)
     p.add_argument("--eval-iters", type=int)
@@ -45,48 +70,70 @@ def build_parser():
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--compile", default="auto", choices=["auto", "on", "off"])
+    p.add_argument(
+        "--dist-backend",
+        default="auto",
+        choices=list(distributed.BACKENDS),
+        help="under torchrun: auto = nccl on CUDA GPUs, gloo on the CPU",
+    )
     p.add_argument("--prompt", default="\n", help="prompt for the sample printed at the end")
     p.add_argument("--sample-tokens", type=int, default=300)
     return p
 
 
+# A prepared corpus's val loss is exact (the whole split) only up to this size; beyond, one exact pass
+# would cost more than the training between evaluations, so it is estimated from eval_iters batches.
+EXACT_VAL_MAX_TOKENS = 1_000_000
+
+
 def run_from_args(args) -> Trainer:
     """Everything `python -m helpers.train` does, as a function the tests can call."""
     matplotlib.use("Agg")  # files only: the command line has no screen to draw on
-    device = pick_device(args.device)
-    preset_name, preset = get_preset(args.preset, device)
-    out_dir = Path(args.out or f"runs/{preset_name}")
-    overrides = {
-        "max_iters": args.max_iters,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "eval_interval": args.eval_interval,
-        "eval_iters": args.eval_iters,
-        "max_minutes": args.max_minutes,
-        "seed": args.seed,
-    }
-    train_cfg = TrainConfig(
-        **{**preset.train, **{k: v for k, v in overrides.items() if v is not None}},
-        device=device,
-        precision=args.precision,
-        out_dir=str(out_dir),
-        compile={"auto": "auto", "on": True, "off": False}[args.compile],
-    )
-    corpus = Corpus.load(args.corpus)
+    launch = distributed.launch_from_env()
+    with distributed.reported_once_per_machine(launch):  # the same arguments fail the same way on every rank
+        device = pick_device(args.device)
+        preset_name, preset = get_preset(args.preset, device)
+        out_dir = Path(args.out or f"runs/{preset_name}")
+        overrides = {
+            "max_iters": args.max_iters,
+            "batch_size": args.batch_size,
+            "grad_accum_steps": args.grad_accum,
+            "learning_rate": args.learning_rate,
+            "eval_interval": args.eval_interval,
+            "eval_iters": args.eval_iters,
+            "max_minutes": args.max_minutes,
+            "seed": args.seed,
+        }
+        train_cfg = TrainConfig(
+            **{**preset.train, **{k: v for k, v in overrides.items() if v is not None}},
+            device=device,
+            precision=args.precision,
+            out_dir=str(out_dir),
+            compile={"auto": "auto", "on": True, "off": False}[args.compile],
+        )
+        distributed.micro_batch_size(train_cfg.batch_size, launch.world_size, train_cfg.grad_accum_steps)
+        if launch.world_size > 1:
+            distributed.backend_for(device, args.dist_backend)
+        corpus = load_corpus(args, train_cfg)
+    distributed.init(device, args.dist_backend)
     dropout = {"dropout": args.dropout} if args.dropout is not None else {}
     model = preset.build_model(corpus.tokenizer.vocab_size, train_cfg.seed, **dropout)
     trainer = Trainer(model, corpus, train_cfg)
     if args.resume:
         trainer.resume()
         print(f"resumed from {out_dir / ckpt.LAST} at step {trainer.step}")
-    else:  # a fresh run starts a fresh log
+    elif launch.is_main:  # a fresh run starts a fresh log
         (out_dir / "metrics.jsonl").unlink(missing_ok=True)
         ckpt.remove_leftover_temp_files(out_dir)
+    processes = f", {launch.world_size} processes of {trainer.micro_batch_size} rows" if launch.world_size > 1 else ""
     print(
         f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, device {device}, "
-        f"precision {trainer.precision}, {train_cfg.max_iters} steps → {out_dir}"
+        f"precision {trainer.precision}, batch {train_cfg.batch_size}{processes}, {train_cfg.max_iters} steps "
+        f"→ {out_dir}"
     )
     history = trainer.fit()
+    if not launch.is_main:
+        return trainer
     plot_history(history, out_dir / "loss.png", title=f"{preset_name}: train and val loss")
     best = min(history, key=lambda r: r["val_loss"])
     print(
@@ -108,9 +155,36 @@ def run_from_args(args) -> Trainer:
     return trainer
 
 
+def load_corpus(args, train_cfg: TrainConfig):
+    """Tiny Shakespeare in memory (--corpus), or a prepared folder, memory-mapped (--data)."""
+    if args.data is None:
+        return Corpus.load(args.corpus)
+    require(
+        args.corpus is None,
+        "--corpus and --data both name the text to train on. Fix: give one (--data for a prepared folder).",
+    )
+    corpus = load_prepared(args.data)
+    if train_cfg.val_full_split and len(corpus.val) > EXACT_VAL_MAX_TOKENS:
+        train_cfg.val_full_split = False
+        print(
+            f"val loss estimated from {train_cfg.eval_iters} batches: the val split of {args.data} "
+            f"({len(corpus.val):,} tokens) is too long to score whole at every evaluation"
+        )
+    print(repr(corpus))
+    return corpus
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return cli_exit_status(lambda: run_from_args(args))
+    try:
+        return cli_exit_status(lambda: run_quietly_off_rank_0(args))
+    finally:
+        distributed.teardown()
+
+
+def run_quietly_off_rank_0(args) -> Trainer:
+    with distributed.quiet_unless_main(distributed.launch_from_env()):
+        return run_from_args(args)
 
 
 if __name__ == "__main__":
