@@ -38,7 +38,7 @@ def one_process(args, corpus_path, **extra):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=120,  # a few seconds when right; a rank waiting on another forever is a failure
         env=env(corpus_path, **extra),
     )
 
@@ -51,7 +51,7 @@ def torchrun(args, corpus_path, log_dir=None, module=True, **extra):
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=120,  # a few seconds when right; a rank waiting on another forever is a failure
         env=env(corpus_path, **extra),
     )
 
@@ -124,12 +124,13 @@ def test_checkpoint_of_two_processes_resumes_under_one_and_under_two(runs, corpu
     assert_same_curves(curve(runs / "one_then_one"), curve(runs / "two_then_two"))
 
 
-def test_resume_under_torchrun_continues_exactly_with_dropout_and_accumulation(corpus_path, tmp_path):
-    result = torchrun(["tests/torchrun_resume.py", str(tmp_path)], corpus_path, module=False, PYTHONPATH=str(REPO))
+def test_ranks_share_rows_and_clock_and_resume_exactly_with_dropout_and_accumulation(corpus_path, tmp_path):
+    result = torchrun(["tests/torchrun_checks.py", str(tmp_path)], corpus_path, module=False, PYTHONPATH=str(REPO))
     assert result.returncode == 0, result.stderr
     seen = json.loads((tmp_path / "results.json").read_text())
     assert seen["world_size"] == 2
     assert seen["rows_are_strided"] and seen["ranks_differ"]  # one global batch, different rows per rank
+    assert seen["clock_agreed"]
     assert seen["cut_at"] == 20 and [step for step, *_ in seen["history"]] == [0, 10, 20, 30]
     assert seen["same_history_all_ranks"] and seen["same_weights_all_ranks"]
 
