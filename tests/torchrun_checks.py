@@ -16,17 +16,9 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from test_resume import InterruptAt  # this script's folder, tests/, is on sys.path
 
-from helpers import GPT, Callback, Corpus, GPTConfig, TrainConfig, Trainer, distributed
-
-
-class InterruptAt(Callback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_eval(self, trainer, record):
-        if record["step"] == self.step:
-            raise KeyboardInterrupt
+from helpers import GPT, Corpus, GPTConfig, TrainConfig, Trainer, distributed
 
 
 def make_trainer(corpus, folder, clock=None, **settings):
