@@ -191,6 +191,13 @@ def _one_of(numbers: list[int]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
+def check_launch(launch: Launch, batch_size: int, grad_accum_steps: int, device: str, backend: str = "auto") -> None:
+    """Refuse, before any process waits for another, a batch that does not split or a backend that cannot work."""
+    micro_batch_size(batch_size, launch.world_size, grad_accum_steps)
+    if launch.world_size > 1:
+        backend_for(device, backend)
+
+
 def rank_seed(seed: int, rank: int, step: int) -> int:
     """A seed for the dropout of `rank` from `step` on: different for every rank, the same on every resume."""
     return int(np.random.SeedSequence([seed, rank, step]).generate_state(1)[0])
@@ -290,11 +297,12 @@ def quiet_unless_main(launch: Launch):
 
 @contextlib.contextmanager
 def reported_once_per_machine(launch: Launch):
-    """Errors in the arguments and files come out the same on every process of a machine: only its first
-    process (LOCAL_RANK 0) reports them, the others exit with the same status quietly."""
+    """Before the process group is joined, errors come from the arguments and files, the same on every
+    process of a machine: its first process (LOCAL_RANK 0) reports them, the others exit with the same
+    status quietly. Once training runs, every process reports its own (one GPU can run out of memory)."""
     try:
         yield
     except WorkshopError:
-        if launch.local_rank == 0:
+        if launch.local_rank == 0 or active():
             raise
         sys.exit(2)

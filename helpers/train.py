@@ -90,31 +90,28 @@ def run_from_args(args) -> Trainer:
     """Everything `python -m helpers.train` does, as a function the tests can call."""
     matplotlib.use("Agg")  # files only: the command line has no screen to draw on
     launch = distributed.launch_from_env()
-    with distributed.reported_once_per_machine(launch):  # the same arguments fail the same way on every rank
-        device = pick_device(args.device)
-        preset_name, preset = get_preset(args.preset, device)
-        out_dir = Path(args.out or f"runs/{preset_name}")
-        overrides = {
-            "max_iters": args.max_iters,
-            "batch_size": args.batch_size,
-            "grad_accum_steps": args.grad_accum,
-            "learning_rate": args.learning_rate,
-            "eval_interval": args.eval_interval,
-            "eval_iters": args.eval_iters,
-            "max_minutes": args.max_minutes,
-            "seed": args.seed,
-        }
-        train_cfg = TrainConfig(
-            **{**preset.train, **{k: v for k, v in overrides.items() if v is not None}},
-            device=device,
-            precision=args.precision,
-            out_dir=str(out_dir),
-            compile={"auto": "auto", "on": True, "off": False}[args.compile],
-        )
-        distributed.micro_batch_size(train_cfg.batch_size, launch.world_size, train_cfg.grad_accum_steps)
-        if launch.world_size > 1:
-            distributed.backend_for(device, args.dist_backend)
-        corpus = load_corpus(args, train_cfg)
+    device = pick_device(args.device)
+    preset_name, preset = get_preset(args.preset, device)
+    out_dir = Path(args.out or f"runs/{preset_name}")
+    overrides = {
+        "max_iters": args.max_iters,
+        "batch_size": args.batch_size,
+        "grad_accum_steps": args.grad_accum,
+        "learning_rate": args.learning_rate,
+        "eval_interval": args.eval_interval,
+        "eval_iters": args.eval_iters,
+        "max_minutes": args.max_minutes,
+        "seed": args.seed,
+    }
+    train_cfg = TrainConfig(
+        **{**preset.train, **{k: v for k, v in overrides.items() if v is not None}},
+        device=device,
+        precision=args.precision,
+        out_dir=str(out_dir),
+        compile={"auto": "auto", "on": True, "off": False}[args.compile],
+    )
+    distributed.check_launch(launch, train_cfg.batch_size, train_cfg.grad_accum_steps, device, args.dist_backend)
+    corpus = load_corpus(args, train_cfg)
     distributed.init(device, args.dist_backend)
     dropout = {"dropout": args.dropout} if args.dropout is not None else {}
     model = preset.build_model(corpus.tokenizer.vocab_size, train_cfg.seed, **dropout)
@@ -125,11 +122,15 @@ def run_from_args(args) -> Trainer:
     elif launch.is_main:  # a fresh run starts a fresh log
         (out_dir / "metrics.jsonl").unlink(missing_ok=True)
         ckpt.remove_leftover_temp_files(out_dir)
-    processes = f", {launch.world_size} processes of {trainer.micro_batch_size} rows" if launch.world_size > 1 else ""
+    split = (
+        f", global batch {train_cfg.batch_size} = {launch.world_size} processes × {train_cfg.grad_accum_steps} "
+        f"piece(s) × {trainer.micro_batch_size} rows"
+        if launch.world_size > 1 or train_cfg.grad_accum_steps > 1
+        else ""
+    )
     print(
         f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, device {device}, "
-        f"precision {trainer.precision}, batch {train_cfg.batch_size}{processes}, {train_cfg.max_iters} steps "
-        f"→ {out_dir}"
+        f"precision {trainer.precision}{split}, {train_cfg.max_iters} steps → {out_dir}"
     )
     history = trainer.fit()
     if not launch.is_main:
@@ -183,7 +184,8 @@ def main(argv=None) -> int:
 
 
 def run_quietly_off_rank_0(args) -> Trainer:
-    with distributed.quiet_unless_main(distributed.launch_from_env()):
+    launch = distributed.launch_from_env()
+    with distributed.quiet_unless_main(launch), distributed.reported_once_per_machine(launch):
         return run_from_args(args)
 
 

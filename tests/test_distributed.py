@@ -106,7 +106,7 @@ def test_only_rank_0_writes_files_and_prints(runs):
     assert not (runs / "writes.1").exists() or (runs / "writes.1").read_text() == ""
     assert rank_log(runs / "logs", 1, "stdout") == "" and rank_log(runs / "logs", 1, "stderr") == ""
     printed = rank_log(runs / "logs", 0, "stdout")
-    assert printed.count("preset smoke:") == 1 and "2 processes of 4 rows" in printed
+    assert printed.count("preset smoke:") == 1 and "global batch 8 = 2 processes × 1 piece(s) × 4 rows" in printed
     assert (runs / "two" / "sample.txt").read_text() in printed
     assert "training:" in rank_log(runs / "logs", 0, "stderr")  # rank 0's progress bar
 
