@@ -16,9 +16,19 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from test_resume import InterruptAt  # this script's folder, tests/, is on sys.path
 
-from helpers import GPT, Corpus, GPTConfig, TrainConfig, Trainer, distributed
+from helpers import GPT, Callback, Corpus, GPTConfig, TrainConfig, Trainer, distributed
+
+
+class InterruptAt(Callback):
+    """A disconnect right after the checkpoint of `step` was written (on every rank: callbacks run on all)."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_eval(self, trainer, record):
+        if record["step"] == self.step:
+            raise KeyboardInterrupt
 
 
 def make_trainer(corpus, folder, clock=None, **settings):
