@@ -23,7 +23,7 @@ from helpers.checkpoint import load_checkpoint
 REPO = Path(__file__).resolve().parents[1]
 WATCH = Path(__file__).resolve().parent / "watch_writes"
 # Same seed, fp32, same global batch: the two runs differ only in how float sums are ordered (measured
-# ~3e-7 on losses of ~4); a wrong batch split or a missing gradient average would differ by 1e-2 or more.
+# 9.5e-7 on losses of ~3-4, 2026-11-25); both ranks taking the same rows instead differed by 9.4e-2.
 TOLERANCE = 1e-5
 SMOKE = ["--preset", "smoke", "--device", "cpu", "--precision", "fp32", "--eval-interval", "5", "--sample-tokens", "40"]
 
@@ -164,13 +164,36 @@ def test_without_torchrun_there_is_one_process_and_no_group():
     assert distributed.all_reduce_mean(value) is value and distributed.broadcast_from_main(2.5) == 2.5
 
 
-def test_half_set_or_bad_torchrun_variables_are_named():
-    with pytest.raises(WorkshopError, match=r"RANK, WORLD_SIZE set but LOCAL_RANK, MASTER_ADDR, MASTER_PORT not"):
-        distributed.launch_from_env({"RANK": "0", "WORLD_SIZE": "2"})
-    with pytest.raises(WorkshopError, match=r"RANK=2 is not a rank of WORLD_SIZE=2"):
-        distributed.launch_from_env({**TORCHRUN_ENV, "RANK": "2"})
-    with pytest.raises(WorkshopError, match=r"WORLD_SIZE='two' is not a whole number.*Fix"):
-        distributed.launch_from_env({**TORCHRUN_ENV, "WORLD_SIZE": "two"})
+@pytest.mark.parametrize(
+    "changed, message",
+    [
+        ({"LOCAL_RANK": "", "MASTER_ADDR": "", "MASTER_PORT": ""}, r"RANK, WORLD_SIZE set but LOCAL_RANK, MASTER_ADDR"),
+        ({"RANK": "2"}, r"RANK=2 is not a rank of WORLD_SIZE=2 \(0 to 1\)"),
+        ({"RANK": "-1"}, r"RANK=-1 is not a rank of WORLD_SIZE=2"),
+        ({"WORLD_SIZE": "two"}, r"WORLD_SIZE='two' is not a whole number"),
+        ({"WORLD_SIZE": "0"}, r"WORLD_SIZE=0: there must be at least one process"),
+        ({"LOCAL_RANK": "1", "RANK": "0"}, r"LOCAL_RANK=1 does not fit RANK=0"),
+        ({"MASTER_PORT": "70000"}, r"MASTER_PORT=70000 is not a port"),
+    ],
+    ids=["half-set", "rank-too-high", "rank-negative", "not-a-number", "no-processes", "local-rank", "port"],
+)
+def test_half_set_or_bad_torchrun_variables_are_named(changed, message):
+    with pytest.raises(WorkshopError, match=message + r".*Fix: start several processes with torchrun"):
+        distributed.launch_from_env({**TORCHRUN_ENV, **changed})
+
+
+def test_more_processes_on_a_machine_than_gpus_is_refused_before_joining(monkeypatch):
+    for name, value in TORCHRUN_ENV.items():
+        monkeypatch.setenv(name, value)  # rank 1 of 2, LOCAL_RANK 1
+    monkeypatch.setattr(torch.distributed, "is_nccl_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    joined = []
+    monkeypatch.setattr(torch.distributed, "init_process_group", lambda *a, **k: joined.append(a))
+    with pytest.raises(
+        WorkshopError, match=r"LOCAL_RANK=1, but this machine has 1 GPU\(s\)\. Fix: --nproc_per_node at most 1"
+    ):
+        distributed.init("cuda")
+    assert joined == []
 
 
 def test_backend_follows_the_device_and_impossible_ones_are_refused(monkeypatch):
