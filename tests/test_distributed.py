@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_checkpoint import tiny_trainer
 
 from helpers import GPT, GPTConfig, TrainConfig, Trainer, WorkshopError, distributed
 from helpers.checkpoint import load_checkpoint
@@ -227,22 +228,22 @@ def test_a_trainer_under_torchrun_without_the_process_group_is_refused(corpus, m
         Trainer(model, corpus, TrainConfig(batch_size=4, device="cpu", progress=False))
 
 
-def test_gradient_accumulation_keeps_the_batch(corpus):
-    def history(steps):
-        torch.manual_seed(0)
-        model = GPT(GPTConfig(vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=32, dropout=0.0))
-        cfg = TrainConfig(
-            batch_size=8,
-            grad_accum_steps=steps,
-            max_iters=10,
-            warmup_iters=2,
-            eval_interval=5,
-            eval_iters=2,
-            device="cpu",
-            precision="fp32",
-            progress=False,
+def test_gradient_accumulation_keeps_the_batch():
+    def gradients(steps):
+        """The gradients the optimizer is handed at the first step (it is stopped from stepping)."""
+        trainer = tiny_trainer(grad_accum_steps=steps, precision="fp32", device="cpu", grad_clip=0.0)
+        seen = []
+        trainer.optimizer.step = lambda *args, **kwargs: seen.append(
+            [p.grad.clone() for p in trainer.model.parameters()]
         )
-        return Trainer(model, corpus, cfg).fit()
+        trainer.train_step()
+        return seen[0]
+
+    for whole, pieces in zip(gradients(1), gradients(4)):  # the mean over 4 pieces, not their sum
+        torch.testing.assert_close(pieces, whole, atol=1e-6, rtol=1e-5)
+
+    def history(steps):
+        return tiny_trainer(max_iters=6, grad_accum_steps=steps, precision="fp32", device="cpu").fit()
 
     assert_same_curves(history(1), history(4))
     with pytest.raises(WorkshopError, match="grad_accum_steps must be a positive integer"):
