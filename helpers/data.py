@@ -224,19 +224,40 @@ def split_text(text: str, train_fraction: float = 0.9) -> tuple[str, str]:
     return text[:n], text[n:]
 
 
+def draw_starts(
+    n_tokens: int,
+    batch_size: int,
+    block_size: int,
+    generator: torch.Generator | None = None,
+    rows: slice | None = None,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
+    """Where `batch_size` random windows of `block_size + 1` tokens start, or only the `rows` of them.
+
+    Under torchrun every rank draws the same global batch and keeps its rows (helpers.distributed), so the
+    batches are the same whatever the number of processes.
+    """
+    require(
+        n_tokens > block_size,
+        f"block_size={block_size} is longer than the data ({n_tokens} tokens). "
+        "Fix: lower block_size, or train on more text.",
+    )
+    starts = torch.randint(n_tokens - block_size, (batch_size,), device=device, generator=generator)
+    return starts if rows is None else starts[rows]
+
+
 def get_batch(
-    data: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator | None = None
+    data: torch.Tensor,
+    batch_size: int,
+    block_size: int,
+    generator: torch.Generator | None = None,
+    rows: slice | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`batch_size` random windows of `block_size` tokens; `y` is `x` shifted one to the left.
 
     Sampled on the device that holds `data` (one gather, no host round-trip per batch).
     """
-    require(
-        len(data) > block_size,
-        f"block_size={block_size} is longer than the data ({len(data)} tokens). "
-        "Fix: lower block_size, or train on more text.",
-    )
-    starts = torch.randint(len(data) - block_size, (batch_size,), device=data.device, generator=generator)
+    starts = draw_starts(len(data), batch_size, block_size, generator, rows, data.device)
     windows = starts[:, None] + torch.arange(block_size + 1, device=data.device)
     chunk = data[windows]
     return chunk[:, :-1], chunk[:, 1:]
@@ -249,7 +270,11 @@ def _is_on(tensor: torch.Tensor, device: torch.device) -> bool:
 
 @dataclass
 class Corpus:
-    """The text, its tokenizer, and the encoded train/val splits, held on one device."""
+    """The text, its tokenizer, and the encoded train/val splits, held on one device.
+
+    A corpus larger than memory is a prepared one instead (helpers.prepared.PreparedCorpus): the Trainer
+    uses both through `to`, `generator`, `batch`, `windows`, `tokenizer` and the lengths of `train`/`val`.
+    """
 
     text: str
     tokenizer: Tokenizer
@@ -289,6 +314,26 @@ class Corpus:
     def val_text(self) -> str:
         return split_text(self.text)[1]
 
-    def batch(self, split: str, batch_size: int, block_size: int, generator: torch.Generator | None = None):
+    def generator(self, seed: int) -> torch.Generator:
+        """A random generator for batches, on the device the window starts are drawn on (the data's)."""
+        return torch.Generator(device=self.train.device).manual_seed(seed)
+
+    def batch(
+        self,
+        split: str,
+        batch_size: int,
+        block_size: int,
+        generator: torch.Generator | None = None,
+        rows: slice | None = None,
+    ):
         require(split in ("train", "val"), f"split must be 'train' or 'val', not {split!r}.")
-        return get_batch(self.train if split == "train" else self.val, batch_size, block_size, generator)
+        return get_batch(self.train if split == "train" else self.val, batch_size, block_size, generator, rows)
+
+    def windows(self, split: str, block_size: int, first: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Non-overlapping windows `first` to `stop` (exclusive) of a split, and their targets: a pass over
+        the whole split scores every token once (Trainer.full_split_loss)."""
+        data = self.train if split == "train" else self.val
+        return (
+            data[first * block_size : stop * block_size].view(-1, block_size),
+            data[first * block_size + 1 : stop * block_size + 1].view(-1, block_size),
+        )

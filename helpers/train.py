@@ -3,9 +3,13 @@
 python -m helpers.train --preset laptop --out runs/laptop
 python -m helpers.train --preset laptop --out runs/laptop --resume
 python -m helpers.train --preset laptop --out runs/bpe512 --tokenizer bpe --vocab-size 512
+python -m helpers.train --data data/big --out runs/big          # a corpus prepared by helpers.prepare
+torchrun --standalone --nproc_per_node=2 -m helpers.train ...   # several processes (docs/scaling_out.md)
 
 A folder that already holds a run is never trained over silently: it takes --resume (continue it),
 --overwrite (replace it) or another --out. Every argument is checked before training starts.
+
+Under torchrun, rank 0 alone prints and writes the run folder; the others train quietly.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from pathlib import Path
 import matplotlib
 
 from . import checkpoint as ckpt
+from . import distributed
 from .data import Corpus, load_text, make_tokenizer
 from .device import pick_device
 from .errors import WorkshopError, cli_exit_status, require
 from .plotting import plot_history
+from .prepared import load_prepared
 from .presets import PRESETS, get_preset
 from .sampling import check_seed, is_number, is_whole_number, sample_text
 from .trainer import TrainConfig, Trainer
@@ -29,7 +35,8 @@ from .trainer import TrainConfig, Trainer
 def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m helpers.train",
-        description="Train the workshop GPT on tiny Shakespeare and print a sample.",
+        description="Train the workshop GPT on tiny Shakespeare (or a prepared corpus: --data) and print a sample. "
+        "Several processes: torchrun --standalone --nproc_per_node=N -m helpers.train ... (docs/scaling_out.md).",
     )
     p.add_argument(
         "--preset", default="auto", choices=["auto", *PRESETS], help="auto: workshop on a CUDA GPU, else laptop"
@@ -55,8 +62,26 @@ def build_parser():
     p.add_argument(
         "--vocab-size", type=int, help="BPE only: tokens to learn, 256 or more (learned from the train split, cached)"
     )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="a folder made by python -m helpers.prepare, memory-mapped (a corpus larger than memory); "
+        "instead of --corpus",
+    )
     p.add_argument("--max-iters", type=int)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        help="the GLOBAL batch: sequences per optimizer step, all torchrun processes and --grad-accum pieces "
+        "together (each process computes batch-size / (processes × grad-accum) at a time); "
+        "the same batch size gives the same training on any number of processes",
+    )
+    p.add_argument(
+        "--grad-accum",
+        type=int,
+        default=1,
+        help="compute each batch in this many pieces, one optimizer step after the last (less memory, same batch)",
+    )
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--eval-interval", type=int)
     p.add_argument("--eval-iters", type=int)
@@ -66,6 +91,12 @@ def build_parser():
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
     p.add_argument("--compile", default="auto", choices=["auto", "on", "off"])
+    p.add_argument(
+        "--dist-backend",
+        default="auto",
+        choices=list(distributed.BACKENDS),
+        help="under torchrun: auto = nccl on CUDA GPUs, gloo on the CPU",
+    )
     p.add_argument("--prompt", default="\n", help="prompt for the sample printed at the end")
     p.add_argument("--sample-tokens", type=int, default=300, help="characters in that sample (0 for none)")
     return p
@@ -118,10 +149,16 @@ def check_run_folder(out_dir: Path, resume: bool, overwrite: bool) -> None:
     )
 
 
+# A prepared corpus's val loss is exact (the whole split) only up to this size; beyond, one exact pass
+# would cost more than the training between evaluations, so it is estimated from eval_iters batches.
+EXACT_VAL_MAX_TOKENS = 1_000_000
+
+
 def run_from_args(args) -> Trainer:
     """Everything `python -m helpers.train` does, as a function the tests can call."""
     matplotlib.use("Agg")  # files only: the command line has no screen to draw on
     check_args(args)
+    launch = distributed.launch_from_env()
     device = pick_device(args.device)
     preset_name, preset = get_preset(args.preset, device)
     out_dir = Path(args.out or f"runs/{preset_name}")
@@ -129,6 +166,7 @@ def run_from_args(args) -> Trainer:
     overrides = {
         "max_iters": args.max_iters,
         "batch_size": args.batch_size,
+        "grad_accum_steps": args.grad_accum,
         "learning_rate": args.learning_rate,
         "eval_interval": args.eval_interval,
         "eval_iters": args.eval_iters,
@@ -142,27 +180,36 @@ def run_from_args(args) -> Trainer:
         out_dir=str(out_dir),
         compile={"auto": "auto", "on": True, "off": False}[args.compile],
     )
-    text = load_text(args.corpus)
-    corpus = Corpus.from_tokenizer(text, make_tokenizer(text, args.tokenizer, args.vocab_size, cache_dir=out_dir))
+    distributed.check_launch(launch, train_cfg.batch_size, train_cfg.grad_accum_steps, device, args.dist_backend)
+    corpus = load_corpus(args, train_cfg, out_dir if launch.is_main else None)
     try:  # the sample printed at the end must not fail after the whole run
         corpus.tokenizer.encode(args.prompt)
     except WorkshopError as err:
         raise WorkshopError(f"--prompt {args.prompt!r}: {err}") from None
+    distributed.init(device, args.dist_backend)
     dropout = {"dropout": args.dropout} if args.dropout is not None else {}
     model = preset.build_model(corpus.tokenizer.vocab_size, train_cfg.seed, **dropout)
     trainer = Trainer(model, corpus, train_cfg)
     if args.resume:
         trainer.resume()
         print(f"resumed from {out_dir / ckpt.LAST} at step {trainer.step}")
-    else:  # a fresh run starts a fresh log; --overwrite has said the old run may go
+    elif launch.is_main:  # a fresh run starts a fresh log
         for name in RUN_FILES if args.overwrite else ("metrics.jsonl",):
             (out_dir / name).unlink(missing_ok=True)
         ckpt.remove_leftover_temp_files(out_dir)
+    split = (
+        f", global batch {train_cfg.batch_size} = {launch.world_size} processes × {train_cfg.grad_accum_steps} "
+        f"piece(s) × {trainer.micro_batch_size} rows"
+        if launch.world_size > 1 or train_cfg.grad_accum_steps > 1
+        else ""
+    )
     print(
         f"preset {preset_name}: {model.num_params() / 1e6:.2f}M parameters, {corpus.tokenizer!r}, device {device}, "
-        f"precision {trainer.precision}, {train_cfg.max_iters} steps → {out_dir}"
+        f"precision {trainer.precision}{split}, {train_cfg.max_iters} steps → {out_dir}"
     )
     history = trainer.fit()
+    if not launch.is_main:
+        return trainer
     plot_history(history, out_dir / "loss.png", title=f"{preset_name}: train and val loss")
     best = min(history, key=lambda r: r["val_loss"])
     print(
@@ -184,9 +231,44 @@ def run_from_args(args) -> Trainer:
     return trainer
 
 
+def load_corpus(args, train_cfg: TrainConfig, tokenizer_cache: Path | None):
+    """Tiny Shakespeare in memory (--corpus) with the --tokenizer asked for (a BPE one is cached in
+    `tokenizer_cache`, rank 0's run folder), or a prepared folder, memory-mapped (--data), with its own."""
+    if args.data is None:
+        text = load_text(args.corpus)
+        return Corpus.from_tokenizer(text, make_tokenizer(text, args.tokenizer, args.vocab_size, tokenizer_cache))
+    require(
+        args.corpus is None,
+        "--corpus and --data both name the text to train on. Fix: give one (--data for a prepared folder).",
+    )
+    require(
+        args.tokenizer == "char" and args.vocab_size is None,
+        "--tokenizer and --vocab-size choose how --corpus is encoded; a prepared folder (--data) was encoded by "
+        "helpers.prepare. Fix: drop them, or prepare the folder again with the tokenizer you want.",
+    )
+    corpus = load_prepared(args.data)
+    if train_cfg.val_full_split and len(corpus.val) > EXACT_VAL_MAX_TOKENS:
+        train_cfg.val_full_split = False
+        print(
+            f"val loss estimated from {train_cfg.eval_iters} batches: the val split of {args.data} "
+            f"({len(corpus.val):,} tokens) is too long to score whole at every evaluation"
+        )
+    print(repr(corpus))
+    return corpus
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return cli_exit_status(lambda: run_from_args(args))
+    try:
+        return cli_exit_status(lambda: run_quietly_off_rank_0(args))
+    finally:
+        distributed.teardown()
+
+
+def run_quietly_off_rank_0(args) -> Trainer:
+    launch = distributed.launch_from_env()
+    with distributed.quiet_unless_main(launch), distributed.reported_once_per_machine(launch):
+        return run_from_args(args)
 
 
 if __name__ == "__main__":

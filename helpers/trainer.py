@@ -4,11 +4,16 @@ Library use (what notebook 05 builds up to):
     trainer = Trainer(model, corpus, TrainConfig(max_iters=2000), callbacks=[LiveLossPlot()])
     history = trainer.fit()
 
+Under torchrun (after helpers.distributed.init) the same Trainer trains with DistributedDataParallel:
+`batch_size` stays the global batch, every rank computes its rows of it (in `grad_accum_steps` pieces),
+losses are averaged over the ranks, and rank 0 alone writes files and shows progress.
+
 The command line (`python -m helpers.train`) lives in train.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -20,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
+from . import distributed
 from .data import Corpus
 from .device import autocast, compile_supported, fused_adamw_supported, pick_device, precision_for, use_tf32_matmuls
 from .errors import WorkshopError, require
@@ -28,7 +34,8 @@ from .model import GPT
 
 @dataclass
 class TrainConfig:
-    batch_size: int = 64
+    batch_size: int = 64  # the global batch: sequences per optimizer step, all processes and accumulation steps
+    grad_accum_steps: int = 1  # the batch is computed in this many pieces (less memory), then one step
     max_iters: int = 5000
     learning_rate: float = 1e-3  # peak, reached at the end of warm-up
     min_lr: float = 1e-4  # the floor cosine decay ends on
@@ -53,7 +60,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
-        for name in ("batch_size", "max_iters", "eval_interval", "eval_iters", "log_interval"):
+        for name in ("batch_size", "grad_accum_steps", "max_iters", "eval_interval", "eval_iters", "log_interval"):
             value = getattr(self, name)
             require(
                 isinstance(value, int) and value > 0, f"TrainConfig.{name} must be a positive integer, not {value!r}."
@@ -117,11 +124,19 @@ class Callback:
 
 
 class Trainer:
-    """Owns the model on its device, the optimizer, the loss history and the checkpoints."""
+    """Owns the model on its device, the optimizer, the loss history and the checkpoints.
 
-    def __init__(self, model: GPT, corpus: Corpus, cfg: TrainConfig | None = None, callbacks=()):
+    `corpus` is a data.Corpus (in memory) or a prepared.PreparedCorpus (memory-mapped from disk).
+    `clock` (seconds, default time.perf_counter) measures the run; under torchrun it is rank 0's, shared.
+    """
+
+    def __init__(self, model: GPT, corpus: Corpus, cfg: TrainConfig | None = None, callbacks=(), clock=None):
         self.cfg = cfg or TrainConfig()
         self.device = pick_device(self.cfg.device)
+        self.launch = distributed.current()  # rank 0 of 1 outside torchrun
+        self.micro_batch_size = distributed.micro_batch_size(
+            self.cfg.batch_size, self.launch.world_size, self.cfg.grad_accum_steps
+        )
         self.precision = precision_for(self.device) if self.cfg.precision == "auto" else self.cfg.precision
         use_tf32_matmuls(self.device)
         torch.manual_seed(self.cfg.seed)
@@ -136,44 +151,48 @@ class Trainer:
         )
         self.optimizer = make_optimizer(self.model, self.cfg, self.device)
         self.scaler = torch.amp.GradScaler(self.device, enabled=self.precision == "fp16")
-        self.batch_rng = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
+        self.batch_rng = self.corpus.generator(self.cfg.seed)  # the same on every rank: one global batch
         self.callbacks = list(callbacks)
         self.step = 0
         self.history: list[dict] = []
         self.best_val_loss = float("inf")
         self.stopped_because = ""
         self.out_dir = Path(self.cfg.out_dir) if self.cfg.out_dir else None
+        self.clock = distributed.agreed_clock(clock or time.perf_counter)
+        self._reseed_other_ranks()
+        self._ddp = distributed.wrap_model(self.model, self.device)  # None in one process
+        self._eager = self._ddp or self.model
         self._forward = self._choose_forward()
 
     # ---- compile with a safe fallback -------------------------------------------------------
     def _choose_forward(self):
         wanted = self.cfg.compile
         if wanted is False or wanted == "off":
-            return self.model
+            return self._eager
         ok, why_not = compile_supported(self.device)
         if not ok:
             if wanted is True:
                 print(f"torch.compile skipped: {why_not}; training in eager mode.")
-            return self.model
+            return self._eager
         try:  # some versions raise at the call itself (e.g. an unsupported Python), not at the first forward
-            return torch.compile(self.model)
+            return torch.compile(self._eager)
         except Exception as err:
             warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); training in eager mode.", stacklevel=2)
-            return self.model
+            return self._eager
 
     def _fallback_to_eager(self, err: Exception) -> None:
         warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); falling back to eager mode.", stacklevel=2)
-        self._forward = self.model
+        self._forward = self._eager
 
     def _forward_or_eager(self, x, y):
         """The compiled forward, going eager if it fails: evaluation at step 0 is its first call."""
         try:
             return self._forward(x, y)
         except Exception as err:
-            if self._forward is self.model or isinstance(err, WorkshopError) or is_out_of_memory(err):
+            if self._forward is self._eager or isinstance(err, WorkshopError) or is_out_of_memory(err):
                 raise
             self._fallback_to_eager(err)
-            return self.model(x, y)
+            return self._eager(x, y)
 
     # ---- loss estimates ---------------------------------------------------------------------
     @torch.no_grad()
@@ -185,14 +204,14 @@ class Trainer:
         self.model.eval()
         out = {}
         for split in ("train",) if self.cfg.val_full_split else ("train", "val"):
-            rng = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 1)
+            rng = self.corpus.generator(self.cfg.seed + 1)
             losses = torch.zeros(self.cfg.eval_iters, device=self.device)
             for i in range(self.cfg.eval_iters):
-                x, y = self.corpus.batch(split, self.cfg.batch_size, self.model.config.block_size, rng)
-                with autocast(self.device, self.precision):
-                    _, loss = self._forward_or_eager(x, y)
-                losses[i] = loss.float()
-            out[split] = losses.mean().item()
+                x, y = self._batch(split, rng)
+                losses[i] = torch.stack(
+                    [self._loss(xm, ym, self._forward_or_eager).float() for xm, ym in self._pieces(x, y)]
+                ).mean()
+            out[split] = distributed.all_reduce_mean(losses.mean()).item()  # every rank scored its rows
         if self.cfg.val_full_split:
             out["val"] = self.full_split_loss("val")
         self.model.train()
@@ -208,40 +227,62 @@ class Trainer:
         data = self.corpus.val if split == "val" else self.corpus.train
         block = self.model.config.block_size
         n = (len(data) - 1) // block
-        x, y = data[: n * block].view(n, block), data[1 : n * block + 1].view(n, block)
         was_training = self.model.training
         self.model.eval()
         total = torch.zeros((), device=self.device)
-        for i in range(0, n, windows_per_batch):
+        world, rank = self.launch.world_size, self.launch.rank
+        for i in range(rank * windows_per_batch, n, world * windows_per_batch):  # rank r: every W-th piece
+            x, y = self.corpus.windows(split, block, i, min(i + windows_per_batch, n))
             with autocast(self.device, self.precision):
-                _, loss = self.model(x[i : i + windows_per_batch], y[i : i + windows_per_batch])
-            total += loss.float() * len(x[i : i + windows_per_batch])
+                _, loss = self.model(x, y)
+            total += loss.float() * len(x)
         self.model.train(was_training)
-        return (total / n).item()
+        return (distributed.all_reduce_sum(total) / n).item()
 
     # ---- one optimisation step --------------------------------------------------------------
+    def _batch(self, split: str, generator: torch.Generator):
+        """This rank's rows of one global batch (all of it in one process)."""
+        return self.corpus.batch(
+            split, self.cfg.batch_size, self.model.config.block_size, generator, rows=self.launch.rows
+        )
+
+    def _pieces(self, x, y):
+        """The rows in pieces of micro_batch_size: grad_accum_steps pieces of this rank's rows."""
+        return zip(x.split(self.micro_batch_size), y.split(self.micro_batch_size))
+
+    def _loss(self, x, y, forward) -> torch.Tensor:
+        with autocast(self.device, self.precision):
+            _, loss = forward(x, y)
+        return loss
+
     def train_step(self) -> torch.Tensor:
+        """One optimizer step on one global batch: its pieces' gradients summed here, averaged over the
+        ranks by DistributedDataParallel during the last piece's backward (no_sync before it)."""
         lr = lr_at(self.step, self.cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x, y = self.corpus.batch("train", self.cfg.batch_size, self.model.config.block_size, self.batch_rng)
-        with autocast(self.device, self.precision):
-            _, loss = self._forward(x, y)
-        self.scaler.scale(loss).backward()
+        x, y = self._batch("train", self.batch_rng)
+        steps, losses = self.cfg.grad_accum_steps, []
+        for i, (xm, ym) in enumerate(self._pieces(x, y)):
+            last = i == steps - 1
+            with self._ddp.no_sync() if self._ddp is not None and not last else contextlib.nullcontext():
+                loss = self._loss(xm, ym, self._forward)
+                self.scaler.scale(loss / steps).backward()
+            losses.append(loss.detach())
         if self.cfg.grad_clip > 0:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
-        return loss.detach()
+        return torch.stack(losses).mean()  # this rank's mean loss over its rows
 
     def _guarded_step(self) -> torch.Tensor:
         try:
             try:
                 return self.train_step()
             except Exception as err:  # a compiled graph that fails at its first run: go eager once
-                if self._forward is self.model or isinstance(err, WorkshopError) or is_out_of_memory(err):
+                if self._forward is self._eager or isinstance(err, WorkshopError) or is_out_of_memory(err):
                     raise
                 self._fallback_to_eager(err)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -256,7 +297,8 @@ class Trainer:
         return WorkshopError(
             f"Out of GPU memory during {during} at batch_size={self.cfg.batch_size}, block_size={c.block_size}, "
             f"n_layer={c.n_layer}, n_embd={c.n_embd}. Fix: lower batch_size first (e.g. "
-            f"{max(1, self.cfg.batch_size // 2)}: --batch-size or TrainConfig(batch_size=...)), then block_size "
+            f"{max(1, self.cfg.batch_size // 2)}: --batch-size or TrainConfig(batch_size=...)), or keep the batch "
+            f"and compute it in more pieces (now {self.cfg.grad_accum_steps}: --grad-accum), then block_size "
             "or the model size; in a notebook, restart the runtime to free the memory."
         )
 
@@ -282,7 +324,8 @@ class Trainer:
             "best": improved,
         }
         self.history.append(record)
-        if self.out_dir is not None:
+        self._reseed_other_ranks()
+        if self.out_dir is not None and self.launch.is_main:  # rank 0 alone writes
             self.out_dir.mkdir(parents=True, exist_ok=True)
             with open(self.out_dir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
@@ -298,6 +341,16 @@ class Trainer:
             f"Training diverged: {what} is not a finite number.{kept} Fix: lower learning_rate "
             f"(now {self.cfg.learning_rate}; try half), keep grad_clip on, or train in fp32 (precision='fp32')."
         )
+
+    def _reseed_other_ranks(self) -> None:
+        """Ranks other than 0 restart their dropout randomness at every evaluation from (seed, rank, step).
+
+        Rank 0's random state is the one checkpointed; the others need none: a resumed run re-derives
+        theirs from the step, so it continues exactly as the unbroken run would have. (Batches need no
+        such care: every rank draws the same global batch from `batch_rng`, rank 0's, checkpointed.)
+        """
+        if self.launch.rank > 0:
+            torch.manual_seed(distributed.rank_seed(self.cfg.seed, self.launch.rank, self.step))
 
     def save(self, path, *more_paths) -> Path:
         """Write a checkpoint of this moment to `path` (and to each of `more_paths`: the same bytes)."""
@@ -345,7 +398,8 @@ class Trainer:
             state.optimizer_state is not None and "torch" in state.rng and "batch" in state.rng,
             f"{path} holds weights only. Fix: resume from last.safetensors.",
         )
-        ckpt.remove_leftover_temp_files(Path(path).parent)  # from a write that a disconnect cut short
+        if self.launch.is_main:
+            ckpt.remove_leftover_temp_files(Path(path).parent)  # from a write that a disconnect cut short
         self.optimizer.load_state_dict(state.optimizer_state)
         if state.scaler_state:
             self.scaler.load_state_dict(state.scaler_state)
@@ -353,7 +407,8 @@ class Trainer:
         self.step = state.training["step"]
         self.history = state.training["history"]
         self.best_val_loss = state.training["best_val_loss"]
-        if self.out_dir is not None:  # metrics.jsonl must agree with the history we resume from
+        self._reseed_other_ranks()
+        if self.out_dir is not None and self.launch.is_main:  # metrics.jsonl must agree with the resumed history
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.history))
         return self
@@ -387,21 +442,22 @@ class Trainer:
         self.model.train()
         for cb in self.callbacks:
             cb.on_train_start(self)
-        start = time.perf_counter()
+        start = self.clock()
         window_start, window_steps = start, 0
         earlier = self.history[-1]["elapsed_s"] if self.history else 0.0  # time spent before a resume
-        bar = tqdm(total=cfg.max_iters, initial=self.step, disable=not cfg.progress, desc="training", unit="step")
+        quiet = not cfg.progress or not self.launch.is_main
+        bar = tqdm(total=cfg.max_iters, initial=self.step, disable=quiet, desc="training", unit="step")
         resumed_at = self.step if self.history else None
         try:
             while True:
                 due = self.step % cfg.eval_interval == 0 or self.step >= cfg.max_iters
-                out_of_time = cfg.max_minutes is not None and time.perf_counter() - start > 60 * cfg.max_minutes
+                out_of_time = cfg.max_minutes is not None and self.clock() - start > 60 * cfg.max_minutes
                 if (due or out_of_time) and self.step != resumed_at:
-                    now = time.perf_counter()
+                    now = self.clock()
                     rate = tokens_per_step * window_steps / max(now - window_start, 1e-9)
                     record = self.evaluate(rate, earlier + now - start)
                     bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{record['val_loss']:.3f}")
-                    window_start, window_steps = time.perf_counter(), 0
+                    window_start, window_steps = self.clock(), 0
                 if self.step >= cfg.max_iters or out_of_time:
                     self.stopped_because = "time budget spent" if out_of_time else "max_iters reached"
                     break
@@ -410,7 +466,7 @@ class Trainer:
                 window_steps += 1
                 bar.update(1)
                 if self.step % cfg.log_interval == 0:
-                    loss_value = loss.item()  # the only host sync between evaluations
+                    loss_value = distributed.all_reduce_mean(loss).item()  # the only host sync between evaluations
                     if not math.isfinite(loss_value):
                         self._stop_on_nan(f"the training loss at step {self.step}")
                     bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
@@ -418,7 +474,8 @@ class Trainer:
                     cb.on_step(self, self.step)
         except KeyboardInterrupt:
             self.stopped_because = f"interrupted at step {self.step}"
-            print(f"\nStopped at step {self.step}; the best checkpoint so far is kept.")
+            if self.launch.is_main:
+                print(f"\nStopped at step {self.step}; the best checkpoint so far is kept.")
         finally:
             bar.close()
         for cb in self.callbacks:
