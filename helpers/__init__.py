@@ -9,6 +9,7 @@ from .data import CharTokenizer, Corpus, find_corpus, get_batch, load_text, trai
 from .device import pick_device, precision_for
 from .errors import WorkshopError
 from .model import GPT, GPTConfig
+from .post_training import dpo_loss
 from .presets import PRESETS, get_preset, smoke_mode
 from .pretrained import load_pretrained
 from .sampling import generate, next_token_probs, sample_text
@@ -35,6 +36,7 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "load_pretrained",
+    "dpo_loss",
     "pick_device",
     "precision_for",
     "PRESETS",
