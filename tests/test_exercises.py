@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from helpers import GPT, GPTConfig
-from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb11
+from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb11, nb12
 
 
 @dataclass
@@ -442,6 +442,30 @@ EXERCISES = {
             "a dict": (lambda t, n: dict(nb11.solution_top_speakers(t, n)), r"not a dict"),
             "least first": (lambda t, n: nb11.solution_top_speakers(t, n)[::-1], r"most first"),
             "the empty list (notebook stub)": (lambda t, n: [], r"you returned 0 speakers"),
+        },
+    ),
+    "nb12": Exercise(
+        nb12,
+        nb12.check_preference_accuracy,
+        nb12.solution_preference_accuracy,
+        right={
+            "plain Python": lambda c, cl, r, rl: sum(a / b > x / y for a, b, x, y in zip(c, cl, r, rl)) / len(c),
+            "a 0-d tensor": lambda *args: torch.tensor(nb12.solution_preference_accuracy(*args)),
+            "a NumPy float": lambda *args: np.float64(nb12.solution_preference_accuracy(*args)),
+        },
+        wrong={
+            "sums, not per token": (
+                lambda c, cl, r, rl: sum(a > x for a, x in zip(c, r)) / len(c),
+                r"divide each summed log-probability by its reply's length",
+            ),
+            "a tie counted as a win": (
+                lambda c, cl, r, rl: sum(a / b >= x / y for a, b, x, y in zip(c, cl, r, rl)) / len(c),
+                r"count a tie as not preferred",
+            ),
+            "a count, not a share": (
+                lambda c, cl, r, rl: float(sum(a / b > x / y for a, b, x, y in zip(c, cl, r, rl))),
+                r"the answer is",
+            ),
         },
     ),
 }

@@ -33,8 +33,9 @@ def check_preference_accuracy(your_fn) -> bool:
             try:
                 value = float(answer)
             except (TypeError, ValueError, RuntimeError):
-                return report(False, "", f"on {case} you returned {answer!r}: return one number between 0 and 1.")
-            if abs(value - expected) > 1e-6:
+                shown = type(answer).__name__
+                return report(False, "", f"on {case} you returned a {shown}: return one number between 0 and 1.")
+            if not abs(value - expected) <= 1e-6:  # NaN is never close
                 return report(
                     False,
                     "",
