@@ -455,22 +455,6 @@ def test_cli_trains_and_samples_with_bpe(corpus_path, tmp_path):
 # ---- notebook 08's exercise ----------------------------------------------------------------------
 
 
-def test_the_exercise_checker_accepts_the_solution_and_explains_bits_per_token(capsys):
-    import math
-
-    from helpers.exercises.nb08 import check_bits_per_char, solution_bits_per_char
-
-    assert check_bits_per_char(solution_bits_per_char)
-    assert "✅" in capsys.readouterr().out
-    # the notebook's starting point: right for characters (one token each), wrong for BPE
-    assert not check_bits_per_char(lambda loss, tokenizer, text: loss / math.log(2))
-    assert "with a BPE tokenizer" in (out := capsys.readouterr().out) and "bits per *token*" in out
-    assert not check_bits_per_char(lambda loss, tokenizer, text: loss * len(tokenizer.encode(text)) / len(text))
-    assert "nats per character" in capsys.readouterr().out
-    assert not check_bits_per_char(lambda loss, tokenizer, text: None)
-    assert "returned None" in capsys.readouterr().out
-
-
 def test_a_bpe_run_exports_to_transformers_through_the_command_line(bpe_run, tmp_path, capsys):
     """The run folder a BPE training writes exports and is checked against transformers (tests/test_export.py
     compares the ids, logits and generation in detail)."""

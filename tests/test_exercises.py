@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from helpers import GPT, GPTConfig
-from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb09, nb11, nb12
+from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb11, nb12
 
 
 @dataclass
@@ -387,6 +387,25 @@ EXERCISES = {
             "bits": (kv_cache_bytes_off_by(8), r"that counts bits"),
             "in megabytes": (kv_cache_bytes_off_by(1 / 2**20), r"one whole number"),
             "a formatted string": (lambda *case: f"{nb07.solution_kv_cache_bytes(*case):,}", r"one whole number"),
+        },
+    ),
+    "nb08": Exercise(
+        nb08,
+        nb08.check_bits_per_char,
+        nb08.solution_bits_per_char,
+        right={
+            "a 0-d tensor": lambda *args: torch.tensor(nb08.solution_bits_per_char(*args)),
+            "a NumPy float": lambda *args: np.float64(nb08.solution_bits_per_char(*args)),
+        },
+        wrong={
+            "bits per token (the notebook's start)": (
+                lambda loss, tokenizer, text: loss / math.log(2),
+                r"with a BPE tokenizer.*bits per \*token\*",
+            ),
+            "nats, not bits": (
+                lambda loss, tokenizer, text: loss * len(tokenizer.encode(text)) / len(text),
+                r"nats per character",
+            ),
         },
     ),
     "nb09": Exercise(
