@@ -11,6 +11,10 @@ How it stays portable: each redraw renders a PNG and replaces the previous one t
 display handle, so it works in Jupyter, Colab (ipywidgets 7.7), VS Code and classic Notebook
 without ipympl, and the last image stays in the saved notebook. Outside a notebook it prints lines.
 The logic (ETA, status line; sweet spot and overfitting in plotting.py) is in plain functions.
+
+Between evaluations it redraws too: the running training loss (smoothed and thinned, running_loss.py)
+every `redraw_every_s` seconds, as long as all drawing stays under `max_draw_share` of the training time
+(RedrawPacer); such a redraw only moves that one curve in the current figure, so it is cheap.
 """
 
 from __future__ import annotations
@@ -111,6 +115,8 @@ class LiveLossPlot(Callback):
         label: str | None = None,
         patience: int = 3,
         mode: str = "auto",
+        redraw_every_s: float = 1.0,
+        max_draw_share: float = 0.05,
     ):
         from .errors import require
 
@@ -127,6 +133,12 @@ class LiveLossPlot(Callback):
         self.redraws = 0
         self.lines: list[str] = []  # the text lines printed (text mode)
         self._handle = None
+        from .running_loss import RedrawPacer, RunningLoss
+
+        self.running = RunningLoss()  # the smoothed training loss between evaluations
+        self.pacer = RedrawPacer(redraw_every_s, max_draw_share)  # when to redraw, and the time drawing took
+        self.running_redraws = 0  # redraws between evaluations (self.redraws counts those at evaluations)
+        self._running_artists = None  # (axes, line, label) of the running loss in the current figure
 
     # what was trained so far (the trainer's history, so a resumed run shows its whole past)
     @property
@@ -147,15 +159,25 @@ class LiveLossPlot(Callback):
 
     # ---- Callback hooks
     def on_train_start(self, trainer) -> None:
+        self.running, self._running_artists = type(self.running)(), None
+        self.pacer.start()
         self.trainer, self._handle, self._finished = trainer, None, False
         self._started, self._start_step = time.perf_counter(), trainer.step
 
     def on_eval(self, trainer, record: dict) -> None:
-        self.update()
+        self.pacer.timed(self.update)
+
+    def on_step(self, trainer, step: int) -> None:
+        """Take each newly logged loss; redraw the running curve when the pacer says so (figures only)."""
+        if step % trainer.cfg.log_interval or trainer.train_loss is None:
+            return
+        self.running.add(step, trainer.train_loss)
+        if self._running_artists is not None and self.use_figure and self.pacer.due():
+            self.pacer.timed(self._redraw_running)
 
     def on_train_end(self, trainer) -> None:
         self._finished = True
-        self.update()
+        self.pacer.timed(self.update)
 
     # ---- drawing
     def title(self) -> str:
@@ -176,7 +198,7 @@ class LiveLossPlot(Callback):
         Before training starts (no trainer yet) the panels are empty, waiting for the first evaluation.
         """
         fig = new_figure(10, 4.2)
-        grid = fig.add_gridspec(2, 3)
+        grid = fig.add_gridspec(2, 3, left=0.07, right=0.98, bottom=0.12, top=0.92, wspace=0.45, hspace=0.6)
         ax_loss = fig.add_subplot(grid[:, :2])
         ax_lr = fig.add_subplot(grid[0, 2])
         ax_speed = fig.add_subplot(grid[1, 2])
@@ -185,6 +207,7 @@ class LiveLossPlot(Callback):
         history = self.history
         if history:
             draw_losses(ax_loss, history, label=self.label or "", log_scale=self.log_scale, patience=self.patience)
+        self._draw_running(ax_loss)
         ax_loss.set_title(self.title(), fontsize=10)
 
         if self.trainer is not None:
@@ -202,8 +225,7 @@ class LiveLossPlot(Callback):
         ax_speed.set_title("tokens/s" + (f": {format_rate(timed[-1]['tokens_per_s'])}" if timed else ""), fontsize=9)
         ax_speed.set_xlabel("step", fontsize=8)
         ax_speed.tick_params(labelsize=7)
-        fig.tight_layout()
-        return fig
+        return fig  # fixed margins, not tight_layout(): that took most of a redraw's time
 
     def update(self) -> None:
         """Redraw in place (notebook) or print one line (terminal)."""
@@ -231,3 +253,36 @@ class LiveLossPlot(Callback):
             self._handle = display(image, display_id=True)
         else:
             self._handle.update(image)
+
+    # ---- the running loss between evaluations
+    def _running_label(self) -> str:
+        step, loss = self.running.latest
+        return f"{self.label + ' ' if self.label else ''}train, running: {loss:.3f} at step {step:g}"
+
+    def _draw_running(self, ax) -> None:
+        """The smoothed training loss since the last fit() started, thin, under the evaluated curves."""
+        if not len(self.running):
+            self._running_artists = (ax, None, None) if self.trainer is not None else None
+            return
+        (line,) = ax.plot(self.running.steps, self.running.losses, color="gray", linewidth=1, alpha=0.7, zorder=1)
+        step, loss = self.running.latest
+        label = ax.annotate(
+            self._running_label(), (step, loss), textcoords="offset points", xytext=(4, 4), fontsize=7, color="dimgray"
+        )
+        self._running_artists = (ax, line, label)
+
+    def _redraw_running(self) -> None:
+        """Between evaluations: move the running curve in the current figure and show it again."""
+        ax, line, label = self._running_artists
+        if line is None:  # the figure drawn at an evaluation had no running loss yet
+            self._draw_running(ax)
+            ax, line, label = self._running_artists
+        else:
+            line.set_data(self.running.steps, self.running.losses)
+            label.set_text(self._running_label())
+            label.xy = self.running.latest
+        ax.relim()
+        ax.autoscale_view()
+        self.png = figure_png(self.figure)
+        self.running_redraws += 1
+        self._show(self.png)

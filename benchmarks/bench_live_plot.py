@@ -1,0 +1,79 @@
+"""How live the live plot is, and what it costs: the laptop preset trained with and without it.
+
+    python benchmarks/bench_live_plot.py                 # laptop preset, runs/bench_live_plot/*.png
+    python benchmarks/bench_live_plot.py --preset smoke  # seconds, to try the script
+
+Same preset, same seed, one process: first a run without the plot (the baseline), then one with
+`LiveLossPlot(mode="figure")`, which draws and renders every PNG a notebook would show (only the
+display message is missing: outside a kernel there is nowhere to send it). Prints the redraws at
+evaluations and between them, the seconds spent drawing (timed by the plot's own pacer), their share
+of the run, and the ratio of the two runs' times. Also saves the plot as it looked a third of the way
+through and at the end, to look at.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+
+from helpers import Corpus, TrainConfig, Trainer, get_preset  # noqa: E402
+from helpers.live import LiveLossPlot  # noqa: E402
+
+
+def run(preset, corpus, callbacks) -> tuple[float, Trainer]:
+    cfg = TrainConfig(**{**preset.train, "progress": False, "compile": False})
+    model = preset.build_model(corpus.tokenizer.vocab_size, cfg.seed)
+    trainer = Trainer(model, corpus, cfg, callbacks=callbacks)
+    start = time.perf_counter()
+    trainer.fit()
+    return time.perf_counter() - start, trainer
+
+
+class SaveOneThird:
+    """Keeps the PNG shown once a third of the steps are done (what a learner sees mid-run)."""
+
+    def __init__(self, plot: LiveLossPlot, path: Path):
+        self.plot, self.path, self.saved = plot, path, False
+
+    def on_train_start(self, trainer): ...
+    def on_eval(self, trainer, record): ...
+    def on_train_end(self, trainer): ...
+
+    def on_step(self, trainer, step):
+        if not self.saved and step >= trainer.cfg.max_iters // 3 and self.plot.png:
+            self.path.write_bytes(self.plot.png)
+            self.saved = True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="laptop")
+    parser.add_argument("--out", default="runs/bench_live_plot")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _, preset = get_preset(args.preset)
+    corpus = Corpus.load()
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; preset {args.preset}", flush=True)
+
+    baseline_s, _ = run(preset, corpus, [])
+    plot = LiveLossPlot(mode="figure")
+    plotted_s, trainer = run(preset, corpus, [plot, SaveOneThird(plot, out / "one_third.png")])
+    (out / "final.png").write_bytes(plot.png)
+
+    pacer = plot.pacer
+    print(f"without the plot: {baseline_s:.1f} s; with it: {plotted_s:.1f} s (ratio {plotted_s / baseline_s:.3f})")
+    print(f"redraws: {plot.redraws} at evaluations and the end, {plot.running_redraws} between evaluations")
+    print(f"drawing: {pacer.spent_s:.2f} s = {100 * pacer.spent_s / plotted_s:.1f}% of the run with the plot")
+    print(f"images: {out / 'one_third.png'}, {out / 'final.png'}; {trainer.step} steps")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
