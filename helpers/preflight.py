@@ -80,7 +80,8 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 
 def gib(n: float) -> str:
-    return f"{n / 2**30:.1f} GiB"
+    """A size people read: '1.3 GiB', '39 MiB'."""
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
 # ---- the checks --------------------------------------------------------------------------------
