@@ -349,8 +349,28 @@ def _sync(device: str) -> None:
         torch.mps.synchronize()
 
 
-def check_speed(probe: Probe) -> Verdict:
-    """The predicted time of the laptop run (and of the preset's run, when another one) on this machine."""
+TIMINGS_FILE = Path(__file__).resolve().parents[1] / "docs" / "timings.json"
+
+
+def notebook_estimates(probe: Probe, path: Path = TIMINGS_FILE) -> dict[str, tuple[float, dict]]:
+    """Each notebook's recorded full-mode time (tools/time_notebooks.py) scaled to this machine's speed:
+    recorded seconds × recorded probe rate / this probe's rate. Only runs that probed the same preset count
+    (a CPU record says nothing about a GPU). {notebook: (estimated seconds, the record it comes from)}."""
+    import json
+
+    if not path.is_file():
+        return {}
+    runs = json.loads(path.read_text(encoding="utf-8")).get("runs", [])
+    return {
+        r["notebook"]: (r["seconds"] * r["probe_tokens_per_s"] / probe.tokens_per_s, r)
+        for r in runs
+        if r.get("mode") == "full" and r.get("probe_preset") == probe.preset and r.get("probe_tokens_per_s")
+    }
+
+
+def check_speed(probe: Probe, timings: Path = TIMINGS_FILE) -> Verdict:
+    """The predicted time of this machine's preset run (notebook 05's main run) and, where a run was
+    recorded, of notebook 05 and of all notebooks together."""
     from .live import format_duration, format_rate
 
     _, preset = get_preset(probe.preset)
@@ -361,6 +381,15 @@ def check_speed(probe: Probe) -> Verdict:
         f"{probe.steps_timed} steps timed): its run (python -m helpers.train --preset {probe.preset}) "
         f"should take about {format_duration(run_s)} of training"
     )
+    estimates = notebook_estimates(probe, timings)
+    training = next((name for name in estimates if name.startswith("05_")), None)
+    if training is not None:
+        seconds, record = estimates[training]
+        found += (
+            f"; notebook 05 about {format_duration(seconds)} and all {len(estimates)} recorded notebooks about "
+            f"{format_duration(sum(s for s, _ in estimates.values()))} (recorded on {record['machine']}, "
+            "scaled by speed)"
+        )
     if probe.peak_gpu_bytes:
         found += f", {gib(probe.peak_gpu_bytes)} of GPU memory"
     if probe.one_thread_step_s is not None and probe.one_thread_step_s * BUSY_SPEEDUP < probe.step_s:

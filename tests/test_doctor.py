@@ -6,6 +6,7 @@ package versions, Colab, free disk, memory; the corpus comes from a local server
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from pathlib import Path
@@ -18,6 +19,7 @@ from helpers import preflight
 from helpers.preflight import FAIL, OK, WARN, Probe, Verdict
 
 REPO = Path(__file__).resolve().parents[1]
+NO_TIMINGS = REPO / "docs" / "no-such-timings.json"  # the speed checks below, without recorded notebook times
 
 
 # ---- faking a machine ----------------------------------------------------------------------------
@@ -244,26 +246,58 @@ def test_prediction_is_steps_times_step_time_plus_evaluations():
     probe = Probe("laptop", "cpu", step_s=0.04, eval_s=1.0, tokens_per_s=51_200, steps_timed=200)
     assert probe.run_seconds(700, 175) == pytest.approx(700 * 0.04 + 5 * 1.0)  # evaluations at 0,175,...,700
     assert probe.run_seconds(700, 300) == pytest.approx(700 * 0.04 + 4 * 1.0)  # 0, 300, 600, and the end
-    verdict = preflight.check_speed(probe)
+    verdict = preflight.check_speed(probe, NO_TIMINGS)
     assert verdict.status == OK and "should take about 33s of training" in verdict.found
 
 
 def test_a_slow_machine_is_sent_to_colab():
     probe = Probe("laptop", "cpu", step_s=1.0, eval_s=10.0, tokens_per_s=2048, steps_timed=8)
-    verdict = preflight.check_speed(probe)
+    verdict = preflight.check_speed(probe, NO_TIMINGS)
     assert verdict.status == WARN and "Colab" in verdict.fix
 
 
 def test_a_busy_cpu_is_named_with_its_measured_cost():
     probe = Probe("laptop", "cpu", 0.5, 2.0, 4096, 10, threads=2, one_thread_step_s=0.05)
-    verdict = preflight.check_speed(probe)
+    verdict = preflight.check_speed(probe, NO_TIMINGS)
     assert verdict.status == WARN and "10.0× faster" in verdict.found and "OMP_NUM_THREADS=1" in verdict.fix
 
 
 def test_a_gpu_probe_reports_its_memory():
     probe = Probe("workshop", "cuda", 0.03, 0.5, 500_000, 300, peak_gpu_bytes=3 * 2**30)
-    verdict = preflight.check_speed(probe)
+    verdict = preflight.check_speed(probe, NO_TIMINGS)
     assert verdict.status == OK and "3.0 GiB of GPU memory" in verdict.found and "--preset workshop" in verdict.found
+
+
+def test_recorded_notebook_times_are_scaled_by_this_machines_speed(tmp_path):
+    def entry(notebook, seconds, kind="cpu", preset="laptop", rate=40_000, mode="full"):
+        return {
+            "notebook": notebook,
+            "seconds": seconds,
+            "kind": kind,
+            "mode": mode,
+            "machine": "a 2-core VM",
+            "probe_preset": preset,
+            "probe_tokens_per_s": rate,
+        }
+
+    timings = tmp_path / "timings.json"
+    runs = [
+        entry("00_setup", 10.0),
+        entry("05_training", 120.0),
+        entry("05_training", 30.0, "gpu", "workshop"),
+        entry("06_sampling", 5.0, mode="smoke"),
+    ]
+    timings.write_text(json.dumps({"runs": runs}))
+    twice_as_fast = Probe("laptop", "cpu", step_s=0.02, eval_s=0.5, tokens_per_s=80_000, steps_timed=100)
+    estimates = preflight.notebook_estimates(twice_as_fast, timings)
+    assert {name: round(s, 6) for name, (s, _) in estimates.items()} == {"00_setup": 5.0, "05_training": 60.0}
+    verdict = preflight.check_speed(twice_as_fast, timings)
+    assert (
+        "notebook 05 about 1m 00s and all 2 recorded notebooks about 1m 05s (recorded on a 2-core VM" in verdict.found
+    )
+    gpu = Probe("workshop", "cuda", step_s=0.03, eval_s=0.5, tokens_per_s=600_000, steps_timed=100)
+    assert set(preflight.notebook_estimates(gpu, timings)) == {"05_training"}  # only the GPU's own record
+    assert preflight.notebook_estimates(twice_as_fast, tmp_path / "missing.json") == {}
 
 
 def test_the_probe_trains_for_real(corpus_path, monkeypatch):

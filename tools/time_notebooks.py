@@ -9,7 +9,8 @@ Each notebook runs top to bottom in a fresh Jupyter kernel (nbclient), with WORK
 learner runs); its outputs are not written back (the .ipynb stays clean). The record,
 docs/timings.json, keeps for each notebook and kind of machine (CPU, GPU) the latest run: its seconds,
 its slowest cells (what to pre-run, what to warn the room about), the machine, the load average before
-and after, the date and the command. The table between the <!-- timings:start/end --> markers of
+and after, the date, the command, and the machine's speed as `python -m helpers.doctor` probes it (the
+doctor scales the recorded times by it to estimate them on an attendee's machine). The table between the <!-- timings:start/end --> markers of
 docs/instructor.md is rendered from that record and the notebooks' titles: times are never typed.
 
 What it does not know: whether a notebook teaches well (that is the guide's prose), or smoke mode's
@@ -32,6 +33,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 import nb as nbtool  # noqa: E402  (tools/nb.py: the notebooks' titles, and replacing between markers)
+
+from helpers.device import pick_device  # noqa: E402
+from helpers.preflight import speed_probe  # noqa: E402
 
 RECORD = ROOT / "docs" / "timings.json"
 GUIDE = ROOT / "docs" / "instructor.md"
@@ -178,6 +182,7 @@ def main(argv=None) -> int:
     record = read_record(args.record)
     if not args.render:
         kind, what = machine()
+        probe = speed_probe(pick_device(), seconds=3 if args.smoke else 10)  # what helpers.doctor scales by
         paths = [p for p in nbtool.notebook_paths(ROOT) if not args.numbers or p.name[:2] in args.numbers]
         for path in paths:
             load_before = load_average()
@@ -190,6 +195,8 @@ def main(argv=None) -> int:
                 "date": dt.date.today().isoformat(),
                 "load": f"{load_before} / {load_average()}",
                 "command": "python tools/time_notebooks.py" + (" --smoke" if args.smoke else ""),
+                "probe_preset": probe.preset,
+                "probe_tokens_per_s": round(probe.tokens_per_s),
                 **result,
             }
             remember(record, entry)
