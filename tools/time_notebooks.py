@@ -182,7 +182,10 @@ def main(argv=None) -> int:
     record = read_record(args.record)
     if not args.render:
         kind, what = machine()
-        probe = speed_probe(pick_device(), seconds=3 if args.smoke else 10)  # what helpers.doctor scales by
+        # the machine's speed, as helpers.doctor probes it (it scales full-mode times by it; smoke runs: a quick probe)
+        probe = speed_probe(
+            pick_device(), seconds=1 if args.smoke else 10, preset_name="smoke" if args.smoke else "auto"
+        )
         paths = [p for p in nbtool.notebook_paths(ROOT) if not args.numbers or p.name[:2] in args.numbers]
         for path in paths:
             load_before = load_average()
