@@ -138,7 +138,7 @@ class LiveLossPlot(Callback):
         self.running = RunningLoss()  # the smoothed training loss between evaluations
         self.pacer = RedrawPacer(redraw_every_s, max_draw_share)  # when to redraw, and the time drawing took
         self.running_redraws = 0  # redraws between evaluations (self.redraws counts those at evaluations)
-        self._running_artists = None  # (axes, line, label) of the running loss in the current figure
+        self._running_artists = None  # (axes, line) of the running loss in the current figure
 
     # what was trained so far (the trainer's history, so a resumed run shows its whole past)
     @property
@@ -257,32 +257,30 @@ class LiveLossPlot(Callback):
     # ---- the running loss between evaluations
     def _running_label(self) -> str:
         step, loss = self.running.latest
-        return f"{self.label + ' ' if self.label else ''}train, running: {loss:.3f} at step {step:g}"
+        return f"{self.label + ' ' if self.label else ''}train, running average: {loss:.3f} at step {step:g}"
 
     def _draw_running(self, ax) -> None:
-        """The smoothed training loss since the last fit() started, thin, under the evaluated curves."""
+        """The smoothed training loss since the last fit() started, thin and grey, named in the legend."""
         if not len(self.running):
-            self._running_artists = (ax, None, None) if self.trainer is not None else None
+            self._running_artists = (ax, None) if self.trainer is not None else None
             return
         (line,) = ax.plot(self.running.steps, self.running.losses, color="gray", linewidth=1, alpha=0.7, zorder=1)
-        step, loss = self.running.latest
-        label = ax.annotate(
-            self._running_label(), (step, loss), textcoords="offset points", xytext=(4, 4), fontsize=7, color="dimgray"
-        )
-        self._running_artists = (ax, line, label)
+        line.set_label(self._running_label())
+        ax.legend(fontsize=8)
+        self._running_artists = (ax, line)
 
     def _redraw_running(self) -> None:
         """Between evaluations: move the running curve in the current figure and show it again."""
-        ax, line, label = self._running_artists
+        ax, line = self._running_artists
         if line is None:  # the figure drawn at an evaluation had no running loss yet
             self._draw_running(ax)
-            ax, line, label = self._running_artists
         else:
             line.set_data(self.running.steps, self.running.losses)
-            label.set_text(self._running_label())
-            label.xy = self.running.latest
-        ax.relim()
-        ax.autoscale_view()
+            line.set_label(self._running_label())
+            ax.legend(fontsize=8)
+            ax.relim()
+            ax.autoscale_view()
+        ax.set_title(f"{self.title()} · now at step {self.trainer.step}", fontsize=10)  # the title is the last eval's
         self.png = figure_png(self.figure)
         self.running_redraws += 1
         self._show(self.png)

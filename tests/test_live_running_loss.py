@@ -135,7 +135,9 @@ def test_the_figure_redraws_the_running_loss_between_evaluations(corpus):
     ax_loss = plot.figure.axes[0]
     gray = [line for line in ax_loss.lines if list(line.get_ydata()) == plot.running.losses]
     assert len(gray) == 1 and list(gray[0].get_xdata()) == plot.running.steps
-    assert any(t.get_text().startswith("train, running: ") for t in ax_loss.texts)
+    step, loss = plot.running.latest
+    legend = [t.get_text() for t in ax_loss.get_legend().get_texts()]
+    assert f"train, running average: {loss:.3f} at step {step}" in legend
     assert plot.png.startswith(b"\x89PNG")
 
 
