@@ -127,8 +127,16 @@ def test_the_figure_redraws_the_running_loss_between_evaluations(corpus):
     plot = LiveLossPlot(mode="figure", redraw_every_s=0, max_draw_share=1.0)
     ticks = itertools.count()
     plot.pacer.clock = lambda: 10.0 * next(ticks)  # every step is 'long enough ago': a redraw each time
+    titles = {}
+
+    class Titles(Callback):  # runs after the plot: the title shown after each step's redraw
+        def on_step(self, trainer, step):
+            titles[step] = plot.figure.axes[0].get_title()
+
     trainer = tiny_trainer(corpus, plot)
+    trainer.callbacks.append(Titles())
     history = trainer.fit()
+    assert titles[9].startswith("step 6/12") and titles[9].endswith("now at step 9")  # between evaluations
     assert plot.redraws == len(history) + 1  # at evaluations and at the end, as before
     assert plot.running_redraws == trainer.cfg.max_iters  # and at every logged step in between
     assert len(plot.running) == trainer.cfg.max_iters and plot.running.latest[0] == trainer.cfg.max_iters
