@@ -29,7 +29,7 @@ import torch
 from .data import CORPUS_FILENAME, Corpus, default_data_dir, download_corpus, find_corpus
 from .device import compile_supported, memory_of, pick_device, precision_for, torch_version
 from .errors import WorkshopError
-from .presets import get_preset
+from .presets import get_preset, smoke_mode
 from .runs import in_colab
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -205,6 +205,18 @@ def check_widgets() -> Verdict:
             "pip install ipywidgets==7.7.1, then Runtime > Restart session (Colab's own version).",
         )
     return Verdict("widgets", OK, f"ipywidgets {version}")
+
+
+def check_smoke_mode() -> Verdict:
+    """WORKSHOP_SMOKE=1 left set (from running the tests) makes every notebook train for seconds only."""
+    if smoke_mode():
+        return Verdict(
+            "mode",
+            WARN,
+            "WORKSHOP_SMOKE is set: notebooks run in smoke mode and train for seconds only (poor results)",
+            "unset WORKSHOP_SMOKE (it is for tests), then restart Jupyter.",
+        )
+    return Verdict("mode", OK, "full mode (what the workshop runs)")
 
 
 def check_plotting() -> Verdict:
@@ -420,6 +432,7 @@ def run_checks(download: bool = True, probe_seconds: float | None = 10.0, try_co
     device_verdict, device = check_device()
     yield device_verdict
     yield check_compile(device, try_it=try_compile)
+    yield check_smoke_mode()
     yield check_plotting()
     yield check_widgets()
     yield check_corpus(download=download)

@@ -81,6 +81,14 @@ def test_widget_versions(monkeypatch, version, colab, status):
         assert "ipywidgets==7.7.1" in verdict.fix and "Restart" in verdict.fix
 
 
+def test_smoke_mode_left_on_is_a_warning(monkeypatch):
+    monkeypatch.setenv("WORKSHOP_SMOKE", "1")
+    verdict = preflight.check_smoke_mode()
+    assert verdict.status == WARN and "unset WORKSHOP_SMOKE" in verdict.fix
+    monkeypatch.setenv("WORKSHOP_SMOKE", "0")
+    assert preflight.check_smoke_mode().status == OK
+
+
 def test_missing_matplotlib_fails(monkeypatch):
     monkeypatch.setattr(preflight, "package_version", lambda name: None)
     assert preflight.check_plotting().status == FAIL
@@ -322,7 +330,19 @@ def test_doctor_prints_one_line_per_check_and_a_verdict(corpus_path, monkeypatch
     monkeypatch.setenv("WORKSHOP_CORPUS", str(corpus_path))
     assert doctor_cli.main(["--quick", "--no-download"]) == 0
     out = capsys.readouterr().out
-    for check in ("python", "torch", "gpu", "device", "compile", "plots", "widgets", "corpus", "disk", "memory"):
+    for check in (
+        "python",
+        "torch",
+        "gpu",
+        "device",
+        "compile",
+        "mode",
+        "plots",
+        "widgets",
+        "corpus",
+        "disk",
+        "memory",
+    ):
         assert re.search(rf"^[✓!] {check}\b", out, re.M), check
     assert "Ready" in out.splitlines()[-1]
 
