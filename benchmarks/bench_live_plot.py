@@ -3,8 +3,8 @@
     python benchmarks/bench_live_plot.py                 # laptop preset, runs/bench_live_plot/*.png
     python benchmarks/bench_live_plot.py --preset smoke  # seconds, to try the script
 
-Same preset, same seed, one process: first a run without the plot (the baseline), then one with
-`LiveLossPlot(mode="figure")`, which draws and renders every PNG a notebook would show (only the
+Same preset, same seed, one process: a run without the plot (the baseline), then one with
+`LiveLossPlot(mode="figure")`, twice, interleaved (the machine's load drifts between runs), which draws and renders every PNG a notebook would show (only the
 display message is missing: outside a kernel there is nowhere to send it). Prints the redraws at
 evaluations and between them, the seconds spent drawing (timed by the plot's own pacer), their share
 of the run, and the ratio of the two runs' times. Also saves the plot as it looked a third of the way
@@ -55,6 +55,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="laptop")
     parser.add_argument("--out", default="runs/bench_live_plot")
+    parser.add_argument("--rounds", type=int, default=2, help="pairs of runs, without and with the plot, interleaved")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -62,16 +63,27 @@ def main() -> int:
     corpus = Corpus.load()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; preset {args.preset}", flush=True)
 
-    baseline_s, _ = run(preset, corpus, [])
-    plot = LiveLossPlot(mode="figure")
-    plotted_s, trainer = run(preset, corpus, [plot, SaveOneThird(plot, out / "one_third.png")])
+    for round_ in range(1, args.rounds + 1):
+        baseline_s, _ = run(preset, corpus, [])
+        plot = LiveLossPlot(mode="figure")
+        plotted_s, trainer = run(preset, corpus, [plot, SaveOneThird(plot, out / "one_third.png")])
+        pacer = plot.pacer
+        print(
+            f"round {round_}: without the plot {baseline_s:.1f} s, with it {plotted_s:.1f} s "
+            f"(ratio {plotted_s / baseline_s:.3f}); {trainer.step} steps"
+        )
+        print(
+            f"  redraws: {plot.redraws} at evaluations and the end, {plot.running_redraws} between evaluations "
+            f"= {plot.redraws + plot.running_redraws}"
+        )
+        by_kind = ", ".join(f"{kind} {pacer.spent_by_kind[kind]:.2f} s / {pacer.counts[kind]}" for kind in pacer.counts)
+        print(
+            f"  drawing: {pacer.spent_s:.2f} s = {100 * pacer.spent_s / plotted_s:.1f}% of the run with the plot "
+            f"({by_kind})",
+            flush=True,
+        )
     (out / "final.png").write_bytes(plot.png)
-
-    pacer = plot.pacer
-    print(f"without the plot: {baseline_s:.1f} s; with it: {plotted_s:.1f} s (ratio {plotted_s / baseline_s:.3f})")
-    print(f"redraws: {plot.redraws} at evaluations and the end, {plot.running_redraws} between evaluations")
-    print(f"drawing: {pacer.spent_s:.2f} s = {100 * pacer.spent_s / plotted_s:.1f}% of the run with the plot")
-    print(f"images: {out / 'one_third.png'}, {out / 'final.png'}; {trainer.step} steps")
+    print(f"images: {out / 'one_third.png'}, {out / 'final.png'}")
     return 0
 
 

@@ -138,7 +138,8 @@ class LiveLossPlot(Callback):
         self.running = RunningLoss()  # the smoothed training loss between evaluations
         self.pacer = RedrawPacer(redraw_every_s, max_draw_share)  # when to redraw, and the time drawing took
         self.running_redraws = 0  # redraws between evaluations (self.redraws counts those at evaluations)
-        self._running_artists = None  # (axes, line) of the running loss in the current figure
+        self._running_artists = None  # (axes, line, text) of the running loss in the current figure
+        self._blit = None  # redraws only those over the rest of the figure (plotting.Blit)
 
     # what was trained so far (the trainer's history, so a resumed run shows its whole past)
     @property
@@ -160,12 +161,14 @@ class LiveLossPlot(Callback):
     # ---- Callback hooks
     def on_train_start(self, trainer) -> None:
         self.running, self._running_artists = type(self.running)(), None
+        if self.use_figure:
+            figure_png(new_figure(1, 1))  # matplotlib's one-off set-up (fonts), before the pacer's clock starts
         self.pacer.start()
         self.trainer, self._handle, self._finished = trainer, None, False
         self._started, self._start_step = time.perf_counter(), trainer.step
 
     def on_eval(self, trainer, record: dict) -> None:
-        self.pacer.timed(self.update)
+        self.pacer.timed(self.update, "eval")
 
     def on_step(self, trainer, step: int) -> None:
         """Take each newly logged loss; redraw the running curve when the pacer says so (figures only)."""
@@ -177,7 +180,7 @@ class LiveLossPlot(Callback):
 
     def on_train_end(self, trainer) -> None:
         self._finished = True
-        self.pacer.timed(self.update)
+        self.pacer.timed(self.update, "eval")
 
     # ---- drawing
     def title(self) -> str:
@@ -255,32 +258,63 @@ class LiveLossPlot(Callback):
             self._handle.update(image)
 
     # ---- the running loss between evaluations
-    def _running_label(self) -> str:
+    def _running_text(self) -> str:
         step, loss = self.running.latest
-        return f"{self.label + ' ' if self.label else ''}train, running average: {loss:.3f} at step {step:g}"
+        return f"running average: {loss:.3f} at step {step:g}"
 
     def _draw_running(self, ax) -> None:
-        """The smoothed training loss since the last fit() started, thin and grey, named in the legend."""
-        if not len(self.running):
-            self._running_artists = (ax, None) if self.trainer is not None else None
+        """The smoothed training loss since this fit() started, thin and grey over the evaluated curves (as a
+        redraw between evaluations draws it), its latest value in a corner;
+        the axes get room for the steps up to the next evaluation, so that redraws between evaluations
+        move only that curve (see `_redraw_running`)."""
+        self._blit = None
+        if self.trainer is None:
+            self._running_artists = None
             return
-        (line,) = ax.plot(self.running.steps, self.running.losses, color="gray", linewidth=1, alpha=0.7, zorder=1)
-        line.set_label(self._running_label())
+        name = f"{self.label} train, running average" if self.label else "train, running average"
+        (line,) = ax.plot(self.running.steps, self.running.losses, color="gray", linewidth=1, alpha=0.7, zorder=2.5)
+        line.set_label(name)
+        text = ax.text(
+            0.01,
+            0.02,
+            self._running_text() if len(self.running) else "",
+            transform=ax.transAxes,
+            fontsize=8,
+            color="dimgray",
+        )
         ax.legend(fontsize=8)
-        self._running_artists = (ax, line)
+        ax.set_xlim(0, self._room_to(ax.get_xlim()[1]))
+        if len(self.running):
+            ax.relim()
+            ax.autoscale_view(scalex=False)
+        self._running_artists = (ax, line, text)
+
+    def _room_to(self, right: float) -> float:
+        """The x limit that leaves room for the steps up to the next evaluation (but not past max_iters)."""
+        cfg, step = self.trainer.cfg, self.trainer.step
+        ahead = step + cfg.eval_interval
+        return max(right, min(ahead, cfg.max_iters) if getattr(self.trainer, "budget_s", None) is None else ahead)
 
     def _redraw_running(self) -> None:
-        """Between evaluations: move the running curve in the current figure and show it again."""
-        ax, line = self._running_artists
-        if line is None:  # the figure drawn at an evaluation had no running loss yet
-            self._draw_running(ax)
-        else:
-            line.set_data(self.running.steps, self.running.losses)
-            line.set_label(self._running_label())
-            ax.legend(fontsize=8)
+        """Between evaluations: move the running curve and its value, and show the figure again.
+
+        Only those two are drawn again (plotting.Blit); when the curve leaves the axes' limits, the axes are
+        rescaled and the whole figure is drawn once more.
+        """
+        ax, line, text = self._running_artists
+        line.set_data(self.running.steps, self.running.losses)
+        text.set_text(self._running_text())
+        step, loss = self.running.latest
+        (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+        if not (left <= step <= right and bottom <= loss <= top):
+            ax.set_xlim(0, self._room_to(step))
             ax.relim()
-            ax.autoscale_view()
-        ax.set_title(f"{self.title()} · now at step {self.trainer.step}", fontsize=10)  # the title is the last eval's
-        self.png = figure_png(self.figure)
+            ax.autoscale_view(scalex=False)
+            self._blit = None
+        if self._blit is None:
+            from .plotting import Blit
+
+            self._blit = Blit(self.figure, [line, text, ax.get_legend()])  # in the order a full draw has
+        self.png = self._blit.png()
         self.running_redraws += 1
         self._show(self.png)

@@ -79,7 +79,9 @@ class RedrawPacer:
     all the drawing so far (this redraw's likely cost included) stays under `max_share` of the time
     since training started. So a slow machine gets fewer redraws, never a slower run.
 
-    `clock` (seconds) is time.perf_counter unless a test passes a fake one.
+    Draws are timed by kind ("eval": the full figure at an evaluation, "between": a redraw between
+    them); a redraw's likely cost is the last one of its kind. `clock` (seconds) is time.perf_counter
+    unless a test passes a fake one.
     """
 
     def __init__(self, every_s: float = 1.0, max_share: float = 0.05, clock=None):
@@ -94,23 +96,28 @@ class RedrawPacer:
 
     def start(self) -> None:
         self.started = self.last_end = self.clock()
-        self.spent_s, self.last_cost_s, self.count = 0.0, 0.0, 0
+        self.spent_s, self.count = 0.0, 0
+        self.last_cost_s: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.spent_by_kind: dict[str, float] = {}
 
-    def due(self) -> bool:
+    def due(self, kind: str = "between") -> bool:
         now = self.clock()
-        within_share = self.spent_s + self.last_cost_s <= self.max_share * (now - self.started)
+        within_share = self.spent_s + self.last_cost_s.get(kind, 0.0) <= self.max_share * (now - self.started)
         return now - self.last_end >= self.every_s and within_share
 
-    def timed(self, draw) -> None:
-        """Run `draw()` and count its time as drawing."""
+    def timed(self, draw, kind: str = "between") -> None:
+        """Run `draw()` and count its time as drawing of that kind."""
         began = self.clock()
         try:
             draw()
         finally:
             self.last_end = self.clock()
-            self.last_cost_s = self.last_end - began
-            self.spent_s += self.last_cost_s
+            self.last_cost_s[kind] = self.last_end - began
+            self.spent_s += self.last_cost_s[kind]
             self.count += 1
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            self.spent_by_kind[kind] = self.spent_by_kind.get(kind, 0.0) + self.last_cost_s[kind]
 
     def share(self) -> float:
         """The share of the time since training started that went into drawing."""
