@@ -14,7 +14,8 @@ The logic (ETA, status line; sweet spot and overfitting in plotting.py) is in pl
 
 Between evaluations it redraws too: the running training loss (smoothed and thinned, running_loss.py)
 every `redraw_every_s` seconds, as long as all drawing stays under `max_draw_share` of the training time
-(RedrawPacer); such a redraw only moves that one curve in the current figure, so it is cheap.
+(RedrawPacer); such a redraw draws only that curve, its value and the legend over the figure drawn at
+the last evaluation (plotting.Blit), so it is cheap.
 """
 
 from __future__ import annotations
@@ -285,8 +286,7 @@ class LiveLossPlot(Callback):
         ax.legend(fontsize=8)
         ax.set_xlim(0, self._room_to(ax.get_xlim()[1]))
         if len(self.running):
-            ax.relim()
-            ax.autoscale_view(scalex=False)
+            self._rescale(ax)
         self._running_artists = (ax, line, text)
 
     def _room_to(self, right: float) -> float:
@@ -294,6 +294,17 @@ class LiveLossPlot(Callback):
         cfg, step = self.trainer.cfg, self.trainer.step
         ahead = step + cfg.eval_interval
         return max(right, min(ahead, cfg.max_iters) if getattr(self.trainer, "budget_s", None) is None else ahead)
+
+    @staticmethod
+    def _rescale(ax) -> None:
+        """Fit the y axis to the curves, with room below for the loss to keep falling until the next evaluation."""
+        ax.relim()
+        ax.autoscale_view(scalex=False)
+        bottom, top = ax.get_ylim()
+        if ax.get_yscale() == "log":
+            ax.set_ylim(bottom / (top / bottom) ** 0.1, top)
+        else:
+            ax.set_ylim(bottom - 0.1 * (top - bottom), top)
 
     def _redraw_running(self) -> None:
         """Between evaluations: move the running curve and its value, and show the figure again.
@@ -308,8 +319,7 @@ class LiveLossPlot(Callback):
         (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
         if not (left <= step <= right and bottom <= loss <= top):
             ax.set_xlim(0, self._room_to(step))
-            ax.relim()
-            ax.autoscale_view(scalex=False)
+            self._rescale(ax)
             self._blit = None
         if self._blit is None:
             from .plotting import Blit
