@@ -299,6 +299,7 @@ class LiveLossPlot(Callback):
     def _rescale(ax) -> None:
         """Fit the y axis to the curves, with room below for the loss to keep falling until the next evaluation."""
         ax.relim()
+        ax.set_autoscaley_on(True)  # a set_ylim before switched it off
         ax.autoscale_view(scalex=False)
         bottom, top = ax.get_ylim()
         if ax.get_yscale() == "log":

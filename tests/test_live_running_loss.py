@@ -171,6 +171,18 @@ def test_the_figure_redraws_the_running_loss_between_evaluations(corpus):
     assert plot.png.startswith(b"\x89PNG")
 
 
+def test_a_point_outside_the_axes_rescales_them_and_redraws_everything(corpus):
+    plot = LiveLossPlot(mode="figure", redraw_every_s=0, max_draw_share=1.0)
+    trainer = tiny_trainer(corpus, plot)
+    trainer.fit()
+    ax_loss = plot.figure.axes[0]
+    plot.running.add(trainer.step + 50, 0.05)  # far below and beyond what the axes show
+    plot._redraw_running()
+    step, loss = plot.running.latest
+    assert ax_loss.get_ylim()[0] < loss and ax_loss.get_xlim()[1] >= step
+    assert np.abs(pixels(plot.png).astype(int) - pixels(figure_png(plot.figure)).astype(int)).max() <= 1
+
+
 def test_a_slow_redraw_is_skipped_rather_than_slowing_training(corpus):
     clock = FakeClock()
 
