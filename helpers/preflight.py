@@ -171,7 +171,7 @@ def check_compile(device: str, try_it: bool = True) -> Verdict:
             "compile",
             WARN,
             "torch.compile gave a wrong result here: training should use eager mode",
-            "train with --no-compile (TrainConfig(compile=False)).",
+            "train with --compile off (TrainConfig(compile=False)).",
         )
     return Verdict("compile", OK, "on: a compiled function ran and matched eager mode")
 
