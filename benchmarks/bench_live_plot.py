@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -51,12 +52,61 @@ class SaveOneThird:
             self.saved = True
 
 
+def draw_costs(evaluations: int = 6, between: int = 4) -> None:
+    """Time the plot's own draws on a made-up run (no training: seconds, on any machine)."""
+    from types import SimpleNamespace
+
+    history = [
+        {
+            "step": 175 * i,
+            "train_loss": 4.2 - 0.4 * i,
+            "val_loss": 4.2 - 0.35 * i,
+            "lr": 1e-3,
+            "tokens_per_s": 4e4,
+            "elapsed_s": 10.0 * i,
+        }
+        for i in range(evaluations)
+    ]
+    trainer = SimpleNamespace(
+        cfg=TrainConfig(max_iters=175 * evaluations, eval_interval=175),
+        history=[],
+        step=0,
+        stopped_because="",
+        train_loss=None,
+    )
+    plot = LiveLossPlot(mode="figure")
+    plot.on_train_start(trainer)
+    full, fast = [], []
+    for record in history:
+        trainer.history.append(record)
+        trainer.step = record["step"]
+        began = time.perf_counter()
+        plot.update()
+        full.append(time.perf_counter() - began)
+        for _ in range(between):
+            trainer.step += 10
+            plot.running.add(trainer.step, record["train_loss"] - trainer.step / 5000)
+            began = time.perf_counter()
+            plot._redraw_running()
+            fast.append(time.perf_counter() - began)
+    firsts, others = fast[::between], [t for i, t in enumerate(fast) if i % between]
+    print(f"full figure at an evaluation: {1000 * statistics.median(full):.0f} ms (median of {len(full)})")
+    print(
+        f"between evaluations: {1000 * statistics.median(others):.0f} ms (median of {len(others)}); the first "
+        f"after each evaluation, which renders the background: {1000 * statistics.median(firsts):.0f} ms"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="laptop")
     parser.add_argument("--out", default="runs/bench_live_plot")
     parser.add_argument("--rounds", type=int, default=2, help="pairs of runs, without and with the plot, interleaved")
+    parser.add_argument("--draws-only", action="store_true", help="only time the draws on a made-up run")
     args = parser.parse_args()
+    if args.draws_only:
+        draw_costs()
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _, preset = get_preset(args.preset)
