@@ -36,7 +36,7 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 
 # What the project needs, as pyproject.toml says (tests/test_doctor.py checks that they agree).
 MIN_PYTHON = (3, 10)
-MIN_TORCH = (2, 2)
+MIN_TORCH = (2, 11)
 IPYWIDGETS_RANGE = ((7, 7), (9, 0))  # 7.7 (Colab's) up to, not including, 9
 COLAB_IPYWIDGETS_MAJOR = 7  # Colab's notebook front end renders ipywidgets 7 without extra set-up
 

@@ -44,9 +44,9 @@ def test_python_below_the_minimum_fails():
 
 
 def test_old_torch_fails(monkeypatch):
-    monkeypatch.setattr(preflight, "torch_version", lambda: (2, 1))
+    monkeypatch.setattr(preflight, "torch_version", lambda: (2, 10))
     verdict = preflight.check_torch()
-    assert verdict.status == FAIL and "torch>=2.2" in verdict.fix
+    assert verdict.status == FAIL and "torch>=2.11" in verdict.fix
     monkeypatch.setattr(preflight, "torch_version", lambda: (2, 11))
     assert preflight.check_torch().status == OK
 
