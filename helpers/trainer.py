@@ -155,6 +155,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.step = 0
         self.history: list[dict] = []
+        self.train_loss: float | None = None  # the latest logged batch loss (every log_interval steps)
         self.best_val_loss = float("inf")
         self.stopped_because = ""
         self.out_dir = Path(self.cfg.out_dir) if self.cfg.out_dir else None
@@ -467,6 +468,7 @@ class Trainer:
                 bar.update(1)
                 if self.step % cfg.log_interval == 0:
                     loss_value = distributed.all_reduce_mean(loss).item()  # the only host sync between evaluations
+                    self.train_loss = loss_value
                     if not math.isfinite(loss_value):
                         self._stop_on_nan(f"the training loss at step {self.step}")
                     bar.set_postfix(loss=f"{loss_value:.3f}", refresh=False)
