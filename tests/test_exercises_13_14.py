@@ -17,8 +17,8 @@ def test_scratchpad_checker_accepts_the_solution_and_the_worked_example():
 def test_scratchpad_checker_rejects_wrong_answers(capsys):
     assert not nb13.check_times_digit_scratchpad(lambda a, d: f"{a * d:04d}.")  # the answer without its steps
     assert "Hint" in capsys.readouterr().out
-    no_carry = lambda a, d: ",".join(f"{a // 10**c % 10}*{d}+0={a // 10**c % 10 * d:02d}" for c in range(3)) + (
-        f"|{a * d:04d}."
+    no_carry = lambda a, d: (
+        ",".join(f"{a // 10**c % 10}*{d}+0={a // 10**c % 10 * d:02d}" for c in range(3)) + (f"|{a * d:04d}.")
     )
     assert not nb13.check_times_digit_scratchpad(no_carry)
     assert not nb13.check_times_digit_scratchpad(lambda a, d: None)  # the notebook's stub
