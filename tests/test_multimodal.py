@@ -128,15 +128,17 @@ def test_descriptions_and_their_loss_mask():
 
 def test_grading_by_one_pass_agrees_with_writing():
     model = describer_model(PatchEncoder(32), n_layer=1, n_head=2)
-    images, digits = make_images(20, gen(3))
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(30):  # a little training, so the two measures are not both trivially 0
+    images, digits = make_images(8, gen(3))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(30):  # a little training: some descriptions right, some wrong
         x, y = description_batch(digits)
         loss = model(images, x, y)[1]
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert description_accuracy_fast(model, images, digits) == description_accuracy(model, images, digits)
+    fast = description_accuracy_fast(model, images, digits)
+    assert 0 < fast < 1, "the two measures must be compared where neither is trivially 0 or 1"
+    assert fast == description_accuracy(model, images, digits)
 
 
 @pytest.mark.parametrize("shape", [(2, 16, 16), (2, 32, 16), (16, 32), (2, 1, 16, 32)])
