@@ -20,7 +20,8 @@ import torch
 from torch.nn import functional as F
 
 from helpers import GPT, GPTConfig
-from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb11, nb12
+from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb11, nb12, nb13, nb14
+from helpers.multimodal import image_to_patches
 
 
 @dataclass
@@ -484,6 +485,37 @@ EXERCISES = {
             "a count, not a share": (
                 lambda c, cl, r, rl: float(sum(a / b > x / y for a, b, x, y in zip(c, cl, r, rl))),
                 r"the answer is",
+            ),
+        },
+    ),
+    "nb13": Exercise(
+        nb13,
+        nb13.check_times_digit_scratchpad,
+        nb13.solution_times_digit_scratchpad,
+        wrong={
+            "the answer without its steps": (lambda a, d: f"{a * d:04d}.", r"Hint"),
+            "no carries": (
+                lambda a, d: (
+                    ",".join(f"{a // 10**c % 10}*{d}+0={a // 10**c % 10 * d:02d}" for c in range(3)) + f"|{a * d:04d}."
+                ),
+                r"Hint",
+            ),
+        },
+    ),
+    "nb14": Exercise(
+        nb14,
+        nb14.check_colour_patches,
+        nb14.solution_colour_patches,
+        wrong={
+            "grey, not colour": (lambda images, patch: image_to_patches(images.mean(1), patch), r"shape"),
+            "channels interleaved pixel by pixel": (
+                lambda images, patch: (
+                    images.unfold(2, patch, patch)
+                    .unfold(3, patch, patch)
+                    .permute(0, 2, 3, 4, 5, 1)
+                    .reshape(images.size(0), -1, 3 * patch * patch)
+                ),
+                r"numbers are not",
             ),
         },
     ),

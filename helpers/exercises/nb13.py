@@ -30,6 +30,8 @@ def check_times_digit_scratchpad(your_fn) -> bool:
         answer, hint = attempt(your_fn, a, d, where=f" for a={a}, d={d}", returns="the scratchpad text")
         if hint:
             return report(False, "", hint)
+        if not isinstance(answer, str):
+            return report(False, "", f"for a={a}, d={d} you returned a {type(answer).__name__}: return the text.")
         if answer != expected:
             return report(
                 False,
