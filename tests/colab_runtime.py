@@ -31,7 +31,8 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -196,13 +197,14 @@ class ColabRuntime:
 
     def run(self, nb: nbformat.NotebookNode, timeout: int = 600) -> dict:
         """Execute every cell in a new kernel whose working folder is /content; returns the runtime report."""
-        km = KernelManager(kernel_name="colab", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self.kernels)]))
+        specs = KernelSpecManager(kernel_dirs=[str(self.kernels)])
+        km = AsyncKernelManager(kernel_name="colab", kernel_spec_manager=specs)  # async: nbclient then sees a death
         client = NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(self.content)}})
         try:
             client.execute(env=self.env())
         finally:  # nbclient leaves a kernel it was handed running
             if km.has_kernel:
-                km.shutdown_kernel(now=True)
+                run_sync(km.shutdown_kernel)(now=True)
         return report_of(nb)
 
 
