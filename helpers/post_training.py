@@ -22,11 +22,10 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F
 
+from .completions import IGNORE as IGNORE_INDEX  # the target value the loss skips, one constant for both
 from .data import CharTokenizer
 from .errors import require
 from .model import GPT
-
-IGNORE_INDEX = -100  # F.cross_entropy's default ignore_index: a target that does not count in the loss
 
 # --------------------------------------------------------------------------------------------
 # Data quality
