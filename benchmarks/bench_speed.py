@@ -28,16 +28,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from helpers import GPT, Corpus, GPTConfig, TrainConfig, Trainer, get_preset, pick_device  # noqa: E402
+from helpers.compare import flops_per_token  # noqa: E402
 
 # Dense peaks in FLOP/s, looked up by GPU name. The CPU's comes from --cpu-peak-gflops.
 GPU_PEAKS = {"T4": 65e12, "A100": 312e12, "H100": 990e12, "H200": 990e12, "L4": 121e12, "A10": 125e12}
 T4_PEAK_FP16 = 65e12
 TARGETS = {"laptop": 1.88, "workshop": 1.47, "smoke": 3.0}
-
-
-def flops_per_token(config: GPTConfig, n_params: int) -> float:
-    """6 × parameters (forward + backward) plus attention's scores and weighted sum (nanoGPT's count)."""
-    return 6 * n_params + 12 * config.n_layer * config.n_embd * config.block_size
 
 
 def device_peak(device: str, cpu_peak_gflops: float | None) -> tuple[float | None, str]:
@@ -164,7 +160,7 @@ def main(argv=None) -> int:
         paths = [pth for pth in paths if pth.name == args.only]
     model = paths[0].model
     tokens_per_step = preset.train["batch_size"] * model.config.block_size
-    fpt = flops_per_token(model.config, model.num_params())
+    fpt = flops_per_token(model)
     peak, peak_text = device_peak(device, args.cpu_peak_gflops)
     print(
         f"{platform.node()} · {platform.processor() or platform.machine()} · torch {torch.__version__} · "

@@ -1,6 +1,6 @@
 """Checkpoints: one safetensors file per checkpoint, written atomically, loaded without running code.
 
-A checkpoint holds the model config, the tokenizer's characters, the weights and (for resuming)
+A checkpoint holds the model config, the tokenizer (characters or BPE merges), the weights and (for resuming)
 the optimizer and grad-scaler state, the RNG states, the step, the loss history and the best
 validation loss. Tensors live in the safetensors body; everything else is JSON in its header.
 A SHA-256 of the tensors guards against a file corrupted on disk or in a half-finished copy.
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from .data import CharTokenizer
+from .data import CharTokenizer, Tokenizer, tokenizer_from_dict
 from .errors import WorkshopError, require
 from .model import GPT, GPTConfig
 
@@ -30,7 +30,7 @@ BEST, LAST = "best.safetensors", "last.safetensors"
 @dataclass
 class Checkpoint:
     config: GPTConfig
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     model_state: dict[str, torch.Tensor]
     optimizer_state: dict | None = None
     scaler_state: dict | None = None
@@ -121,7 +121,7 @@ def remove_leftover_temp_files(folder: str | os.PathLike) -> list[Path]:
 def save_checkpoint(
     path: str | os.PathLike,
     model: GPT,
-    tokenizer: CharTokenizer,
+    tokenizer: Tokenizer,
     optimizer: torch.optim.Optimizer | None = None,
     scaler=None,
     training: dict | None = None,
@@ -134,7 +134,7 @@ def save_checkpoint(
     header = {
         "format": FORMAT,
         "config": model.config.to_dict(),
-        "chars": tokenizer.chars,
+        "tokenizer": tokenizer.to_dict(),
         "training": training or {},
     }
     if optimizer is not None:
@@ -165,6 +165,22 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
     return path
 
 
+def describe_run(folder: str | os.PathLike) -> str | None:
+    """What a run folder holds, e.g. 'step 700, best val loss 1.8034'; None when it holds no checkpoint.
+
+    Reads only a checkpoint's header, so it is quick for any size of model; an unreadable one is named.
+    """
+    checkpoints = [Path(folder) / name for name in (LAST, BEST) if (Path(folder) / name).is_file()]
+    if not checkpoints:
+        return None
+    try:
+        with safe_open(checkpoints[0], framework="pt") as f:
+            training = json.loads(f.metadata()["training"])
+        return f"step {training['step']}, best val loss {training['best_val_loss']:.4f}"
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError):
+        return " and ".join(path.name for path in checkpoints)
+
+
 FIX_OTHER_CHECKPOINT = "Fix: use another checkpoint of the run (best/last.safetensors) or train again."
 
 
@@ -190,7 +206,12 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     )
     try:
         config = GPTConfig(**header["config"])
-        tokenizer = CharTokenizer(header["chars"])
+        tokenizer = _read_tokenizer(header, path)
+        require(
+            tokenizer.vocab_size == config.vocab_size,
+            f"{path} is corrupted: its tokenizer has {tokenizer.vocab_size} tokens but its model "
+            f"{config.vocab_size}. {FIX_OTHER_CHECKPOINT}",
+        )
         model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         model_state["lm_head.weight"] = model_state["transformer.wte.weight"]
         optimizer_state = None
@@ -209,6 +230,16 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         training=header.get("training", {}),
         rng={k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")},
     )
+
+
+def _read_tokenizer(header: dict, path: Path) -> Tokenizer:
+    """The tokenizer saved in the header; checkpoints from before BPE hold only the characters ("chars")."""
+    try:
+        if "tokenizer" in header:
+            return tokenizer_from_dict(header["tokenizer"])
+        return CharTokenizer(header["chars"])
+    except WorkshopError as err:
+        raise WorkshopError(f"{path} holds a corrupted tokenizer: {err} {FIX_OTHER_CHECKPOINT}") from None
 
 
 def _read_metadata(raw: bytes, path: Path) -> dict[str, str]:
@@ -263,7 +294,7 @@ def load_weights(model: GPT, checkpoint: Checkpoint, fix: str | None = None) -> 
     return model
 
 
-def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[GPT, CharTokenizer]:
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[GPT, Tokenizer]:
     """A ready-to-sample model (in eval mode) and its tokenizer, from a run folder or a checkpoint file."""
     checkpoint = load_checkpoint(path, device)
     model = load_weights(GPT(checkpoint.config).to(device), checkpoint)

@@ -1,6 +1,6 @@
-"""The corpus, a character tokenizer, the train/val split and random batches.
+"""The corpus, the tokenizers (characters; byte-pair encoding from bpe.py), the train/val split and batches.
 
-Notebook 01 builds each of these by hand; everything later imports them from here.
+Notebook 01 builds each of these by hand (notebook 08 the BPE); everything later imports them from here.
 """
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
+from .bpe import BPETokenizer, cached_train
 from .download import download
 from .errors import WorkshopError, require
 
@@ -101,11 +103,26 @@ def load_text(path: str | os.PathLike | None = None) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Tokenizer
+# Tokenizers
+
+
+class Tokenizer(Protocol):
+    """What the rest of helpers needs from a tokenizer (CharTokenizer, BPETokenizer): ids for the model,
+    text for people, and a JSON-able dict for the checkpoint. One token's text is `decode([id])`."""
+
+    kind: str  # "char" or "bpe": the `type` of to_dict()
+
+    @property
+    def vocab_size(self) -> int: ...
+    def encode(self, text: str) -> list[int]: ...
+    def decode(self, ids) -> str: ...
+    def to_dict(self) -> dict: ...
 
 
 class CharTokenizer:
     """Characters as tokens: each distinct character of the corpus gets an id, in sorted order."""
+
+    kind = "char"
 
     def __init__(self, chars: list[str] | str):
         self.chars = list(chars)
@@ -139,8 +156,56 @@ class CharTokenizer:
             ids = ids.tolist()
         return "".join(self.itos[int(i)] for i in ids)
 
+    def to_dict(self) -> dict:
+        return {"type": self.kind, "chars": self.chars}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CharTokenizer) and self.chars == other.chars
+
+    __hash__ = None
+
     def __repr__(self) -> str:
         return f"CharTokenizer(vocab_size={self.vocab_size})"
+
+
+TOKENIZERS = {"char": CharTokenizer, "bpe": BPETokenizer}
+
+
+def tokenizer_from_dict(state: dict) -> Tokenizer:
+    """A tokenizer back from its `to_dict()` (as a checkpoint stores it)."""
+    require(
+        isinstance(state, dict) and state.get("type") in TOKENIZERS,
+        f"Unknown tokenizer {state.get('type') if isinstance(state, dict) else state!r}: expected one of "
+        f"{', '.join(TOKENIZERS)}.",
+    )
+    if state["type"] == "char":
+        chars = state.get("chars")
+        require(
+            isinstance(chars, list) and all(isinstance(c, str) and len(c) == 1 for c in chars),
+            "A saved character tokenizer needs 'chars': a list of single characters.",
+        )
+        return CharTokenizer(state["chars"])
+    return BPETokenizer.from_dict(state)
+
+
+def make_tokenizer(
+    text: str, kind: str = "char", vocab_size: int | None = None, cache_dir: str | os.PathLike | None = None
+) -> Tokenizer:
+    """The tokenizer of a run: `char` (every character of the text), or `bpe` with `vocab_size` tokens learned
+    from the train split only (the val text stays unseen, as it does for the model), cached in `cache_dir`."""
+    require(kind in TOKENIZERS, f"Unknown tokenizer {kind!r}. Fix: use one of {', '.join(TOKENIZERS)}.")
+    if kind == "char":
+        require(
+            vocab_size is None,
+            "vocab_size is for BPE: the character tokenizer's vocabulary is the text's characters. "
+            "Fix: drop the vocabulary size (--vocab-size), or choose the BPE tokenizer (--tokenizer bpe).",
+        )
+        return CharTokenizer.from_text(text)
+    require(vocab_size is not None, "BPE needs a vocabulary size. Fix: give one, e.g. 512 (--vocab-size 512).")
+    train_text = split_text(text)[0]
+    if cache_dir is None:
+        return BPETokenizer.train(train_text, vocab_size)
+    return cached_train(train_text, vocab_size, cache_dir)
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,19 +218,46 @@ def train_val_split(data: torch.Tensor, train_fraction: float = 0.9) -> tuple[to
     return data[:n], data[n:]
 
 
+def split_text(text: str, train_fraction: float = 0.9) -> tuple[str, str]:
+    """The same split on the characters: whatever the tokenizer, the val text is the last 10% of the text."""
+    n = int(train_fraction * len(text))
+    return text[:n], text[n:]
+
+
+def draw_starts(
+    n_tokens: int,
+    batch_size: int,
+    block_size: int,
+    generator: torch.Generator | None = None,
+    rows: slice | None = None,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
+    """Where `batch_size` random windows of `block_size + 1` tokens start, or only the `rows` of them.
+
+    Under torchrun every rank draws the same global batch and keeps its rows (helpers.distributed), so the
+    batches are the same whatever the number of processes.
+    """
+    require(
+        n_tokens > block_size,
+        f"block_size={block_size} is longer than the data ({n_tokens} tokens). "
+        "Fix: lower block_size, or train on more text.",
+    )
+    starts = torch.randint(n_tokens - block_size, (batch_size,), device=device, generator=generator)
+    return starts if rows is None else starts[rows]
+
+
 def get_batch(
-    data: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator | None = None
+    data: torch.Tensor,
+    batch_size: int,
+    block_size: int,
+    generator: torch.Generator | None = None,
+    rows: slice | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`batch_size` random windows of `block_size` tokens; `y` is `x` shifted one to the left.
 
     Sampled on the device that holds `data` (one gather, no host round-trip per batch).
     """
-    require(
-        len(data) > block_size,
-        f"block_size={block_size} is longer than the data ({len(data)} tokens). "
-        "Fix: lower block_size, or train on more text.",
-    )
-    starts = torch.randint(len(data) - block_size, (batch_size,), device=data.device, generator=generator)
+    starts = draw_starts(len(data), batch_size, block_size, generator, rows, data.device)
     windows = starts[:, None] + torch.arange(block_size + 1, device=data.device)
     chunk = data[windows]
     return chunk[:, :-1], chunk[:, 1:]
@@ -178,10 +270,14 @@ def _is_on(tensor: torch.Tensor, device: torch.device) -> bool:
 
 @dataclass
 class Corpus:
-    """The text, its tokenizer, and the encoded train/val splits, held on one device."""
+    """The text, its tokenizer, and the encoded train/val splits, held on one device.
+
+    A corpus larger than memory is a prepared one instead (helpers.prepared.PreparedCorpus): the Trainer
+    uses both through `to`, `generator`, `batch`, `windows`, `tokenizer` and the lengths of `train`/`val`.
+    """
 
     text: str
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     train: torch.Tensor
     val: torch.Tensor
 
@@ -195,10 +291,15 @@ class Corpus:
         return cls.from_tokenizer(text, tokenizer, device)
 
     @classmethod
-    def from_tokenizer(cls, text: str, tokenizer: CharTokenizer, device: str | torch.device = "cpu") -> Corpus:
-        """Encode `text` with an existing tokenizer (e.g. fine-tuning a trained model on a slice)."""
-        data = torch.tensor(tokenizer.encode(text), dtype=torch.long, device=device)
-        train, val = train_val_split(data)
+    def from_tokenizer(cls, text: str, tokenizer: Tokenizer, device: str | torch.device = "cpu") -> Corpus:
+        """Encode `text` with an existing tokenizer (BPE, or fine-tuning a trained model on a slice).
+
+        The text is split first and each part encoded, so every tokenizer is judged on the same val text
+        (for characters this is the same as splitting the ids).
+        """
+        train, val = (
+            torch.tensor(tokenizer.encode(part), dtype=torch.long, device=device) for part in split_text(text)
+        )
         return cls(text, tokenizer, train, val)
 
     def to(self, device: str | torch.device) -> Corpus:
@@ -209,6 +310,30 @@ class Corpus:
             return self
         return replace(self, train=self.train.to(device), val=self.val.to(device))
 
-    def batch(self, split: str, batch_size: int, block_size: int, generator: torch.Generator | None = None):
+    @property
+    def val_text(self) -> str:
+        return split_text(self.text)[1]
+
+    def generator(self, seed: int) -> torch.Generator:
+        """A random generator for batches, on the device the window starts are drawn on (the data's)."""
+        return torch.Generator(device=self.train.device).manual_seed(seed)
+
+    def batch(
+        self,
+        split: str,
+        batch_size: int,
+        block_size: int,
+        generator: torch.Generator | None = None,
+        rows: slice | None = None,
+    ):
         require(split in ("train", "val"), f"split must be 'train' or 'val', not {split!r}.")
-        return get_batch(self.train if split == "train" else self.val, batch_size, block_size, generator)
+        return get_batch(self.train if split == "train" else self.val, batch_size, block_size, generator, rows)
+
+    def windows(self, split: str, block_size: int, first: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Non-overlapping windows `first` to `stop` (exclusive) of a split, and their targets: a pass over
+        the whole split scores every token once (Trainer.full_split_loss)."""
+        data = self.train if split == "train" else self.val
+        return (
+            data[first * block_size : stop * block_size].view(-1, block_size),
+            data[first * block_size + 1 : stop * block_size + 1].view(-1, block_size),
+        )

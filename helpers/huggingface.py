@@ -5,7 +5,8 @@ tied head), so a checkpoint maps onto `GPT2LMHeadModel` weight by weight. Two th
 GPT-2 stores its projections as `Conv1D`, whose weight is the transpose of `nn.Linear`'s (in × out, not
 out × in), and it always has biases (a model trained with `bias=False` gets zero biases, which computes
 the same). q, k and v are fused in one `c_attn` in both, in the same order and head layout.
-The character tokenizer becomes a `tokenizers` WordLevel model over single characters.
+The character tokenizer becomes a `tokenizers` WordLevel model over single characters, the byte-level BPE
+one a `tokenizers` BPE model with GPT-2's byte symbols, set up to merge by tiktoken's rule as ours does.
 
 What it does not know: the Hub (pushing is documented in the README, never done here), other
 architectures (a config field it has no GPT-2 equivalent for is refused, by name), and other tokenizers
@@ -25,6 +26,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save as save_safetensors
 
+from .bpe import BPETokenizer
 from .checkpoint import Checkpoint, load_checkpoint, load_weights, save_checkpoint
 from .data import CharTokenizer
 from .download import sha256_of
@@ -137,8 +139,53 @@ def char_tokenizer(tokenizer: CharTokenizer):
     return hf
 
 
-# Adding a tokenizer (e.g. BPE) to the export: write its function and add one entry here.
-TOKENIZER_EXPORTS = {CharTokenizer: char_tokenizer}
+def byte_symbols() -> list[str]:
+    """GPT-2's printable stand-in for each byte value (`bytes_to_unicode`), which `tokenizers`' ByteLevel
+    steps use: printable bytes stand for themselves, the others (space, controls, ...) for 256 + n."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    symbols, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            symbols[b] = chr(b)
+        else:
+            symbols[b] = chr(256 + extra)
+            extra += 1
+    return [symbols[b] for b in range(256)]
+
+
+def bpe_tokenizer(tokenizer: BPETokenizer):
+    """Byte-level BPE as `tokenizers` writes GPT-2's: our regex cuts the chunks, ByteLevel spells each byte as
+    a printable symbol, and a BPE model with our vocabulary merges them.
+
+    Two rules are set so that it encodes exactly as ours (tiktoken's rule): a chunk that is a token is that
+    token (`ignore_merges`), and every way of splitting a token into two tokens is a merge with that token's
+    rank, because ours merges any adjacent pair whose joined bytes are a token, not only the pair it learned.
+    """
+    tk = _tokenizers_library()
+    symbols = byte_symbols()
+    spell = ["".join(symbols[b] for b in token) for token in tokenizer.vocab]
+    ranks = tokenizer.mergeable_ranks()
+    merges = []
+    for token in tokenizer.vocab:  # in rank order: the merges for earlier tokens come first
+        splits = [
+            (ranks[token[:k]], ranks[token[k:]])
+            for k in range(1, len(token))
+            if token[:k] in ranks and token[k:] in ranks
+        ]
+        merges += [(spell[left], spell[right]) for left, right in sorted(splits)]
+    hf = tk.Tokenizer(tk.models.BPE(vocab={s: i for i, s in enumerate(spell)}, merges=merges, ignore_merges=True))
+    hf.pre_tokenizer = tk.pre_tokenizers.Sequence(
+        [
+            tk.pre_tokenizers.Split(tk.Regex(tokenizer.pattern), behavior="isolated"),
+            tk.pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    hf.decoder = tk.decoders.ByteLevel()
+    return hf
+
+
+# Adding a tokenizer to the export: write its function and add one entry here.
+TOKENIZER_EXPORTS = {CharTokenizer: char_tokenizer, BPETokenizer: bpe_tokenizer}
 
 
 def hf_tokenizer(tokenizer):
@@ -211,7 +258,10 @@ def model_card(model: GPT, tokenizer, training: dict, folder: Path) -> str:
         measured = f"Best validation loss: **{val_loss:.4f}** nats per token{per_char}{at} (measured during training)."
     else:
         measured = "Validation loss: not recorded in this checkpoint."
-    kind = "one token per character" if isinstance(tokenizer, CharTokenizer) else type(tokenizer).__name__
+    kind = {
+        CharTokenizer: "one token per character",
+        BPETokenizer: f"byte-level BPE ({tokenizer.vocab_size - 256} merges learned from the corpus)",
+    }.get(type(tokenizer), type(tokenizer).__name__)
     prompt, prompt_tokens = _example_prompt(tokenizer)
     return "\n".join(
         [

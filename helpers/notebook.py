@@ -16,9 +16,10 @@ from .checkpoint import BEST, load_model
 from .data import Corpus
 from .device import describe, pick_device
 from .errors import WorkshopError
+from .measured import recorded_runs
 from .presets import get_preset, smoke_mode
 from .pretrained import published_model
-from .runs import in_colab, run_dir
+from .runs import drive_mounted, in_colab, run_dir
 from .trainer import TrainConfig, Trainer
 
 try:
@@ -26,7 +27,7 @@ try:
 except ImportError:  # plain Python: there is no notebook to register the one-line error display with
     get_ipython = None
 
-__all__ = ["in_colab", "notebook_run_dir", "setup", "trained_model"]
+__all__ = ["in_colab", "notebook_run_dir", "quick_model", "setup", "trained_model"]
 
 
 def _show_workshop_error(shell, etype, value, tb, tb_offset=None):
@@ -58,24 +59,60 @@ def notebook_run_dir(use_drive: bool = False) -> Path:
     return run_dir("notebook-smoke" if smoke_mode() else "notebook", use_drive=use_drive)
 
 
+QUICK_MINUTES = 2  # the longest a notebook opened alone waits for a model of its own
+
+
 def trained_model(device: str | None = None, run=None):
     """`(model, tokenizer)` from notebook 05's best checkpoint; else the instructor's published one
-    (`pretrained` in pyproject.toml, see helpers.pretrained); else trains one first (progress shown).
+    (`pretrained` in pyproject.toml, see helpers.pretrained); else a quick one (`quick_model`).
 
-    Lets notebooks 06 onwards run on their own in a fresh Colab. `run` is the run folder (default:
-    `notebook_run_dir()`); pass `notebook_run_dir(use_drive=True)` if notebook 05 saved to Drive.
+    Lets notebooks 06 onwards run on their own in a fresh Colab without a long wait. `run` is the run
+    folder (default: notebook 05's, on this machine or, when Drive is already mounted, on Google Drive).
     """
     device = pick_device(device)
-    run = Path(run) if run is not None else notebook_run_dir()
-    if not (run / BEST).is_file():
-        if (published := published_model(device)) is not None:  # the instructor's, if pyproject.toml names one
-            return published
-        preset_name, preset = get_preset("smoke" if smoke_mode() else "auto", device)
-        print(f"No trained model in {run}: training one with the '{preset_name}' preset first.")
+    candidates = [Path(run)] if run is not None else [notebook_run_dir()]
+    if run is None and drive_mounted():
+        candidates.append(notebook_run_dir(use_drive=True))
+    for folder in candidates:
+        if (folder / BEST).is_file():
+            model, tokenizer = load_model(folder, device)
+            print(
+                f"Using notebook 05's model, {folder / BEST}: {model.num_params() / 1e6:.2f}M parameters on {device}."
+            )
+            return model, tokenizer
+    if (published := published_model(device)) is not None:  # the instructor's, if pyproject.toml names one
+        return published
+    drive_hint = " (saved to Drive? trained_model(device, run=notebook_run_dir(use_drive=True)))" if in_colab() else ""
+    print(f"No trained model from notebook 05 in {candidates[0]}{drive_hint}.")
+    return quick_model(device)
+
+
+def quick_model(device: str | None = None, minutes: float = QUICK_MINUTES):
+    """A small model trained here for at most `minutes` (the `laptop` preset), kept in runs/quick and reused.
+
+    Never the real thing: notebook 05 trains that. This is what a late arrival or a new runtime gets
+    instead of a silent wait of many minutes.
+    """
+    device = pick_device(device)
+    folder = run_dir("quick-smoke" if smoke_mode() else "quick")
+    if not (folder / BEST).is_file():
+        preset_name, preset = get_preset("smoke" if smoke_mode() else "laptop", device)
+        print(
+            f"Training a quick one for at most {minutes:g} minutes ('{preset_name}' preset: "
+            f"{preset.summary()}); run notebook 05 for the real one."
+        )
+        for recorded in recorded_runs(preset=preset_name):
+            print(f"    recorded: {recorded.summary()}")
         corpus = Corpus.load()
-        cfg = TrainConfig(**preset.train, device=device, out_dir=str(run))
+        # no torch.compile: compiling a run this short would cost more time than it saves
+        cfg = TrainConfig(**preset.train, device=device, out_dir=str(folder), max_minutes=minutes, compile=False)
         model = preset.build_model(corpus.tokenizer.vocab_size, cfg.seed)  # same weights as helpers.train
-        Trainer(model, corpus, cfg).fit()
-    model, tokenizer = load_model(run, device)
-    print(f"Loaded {run / BEST}: {model.num_params() / 1e6:.2f}M parameters on {device}.")
+        trainer = Trainer(model, corpus, cfg)
+        trainer.fit()
+        print(f"Stopped at step {trainer.step} of {cfg.max_iters}: {trainer.stopped_because}.")
+    model, tokenizer = load_model(folder, device)
+    print(
+        f"Using a quick model, not notebook 05's: {folder / BEST}, {model.num_params() / 1e6:.2f}M parameters "
+        f"on {device}. Run notebook 05 for the real one."
+    )
     return model, tokenizer

@@ -11,6 +11,7 @@ Knows the folder layout and Colab's Drive; knows nothing of notebooks (helpers.n
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,10 @@ from . import checkpoint as ckpt
 from .data import repo_root
 from .errors import WorkshopError, require
 
-DRIVE_MOUNT_POINT = Path("/content/drive")
+# Colab's folder. Unset in Colab; the Colab stand-in of tests/test_colab.py points it at an empty folder.
+COLAB_CONTENT_ENV = "WORKSHOP_COLAB_CONTENT"
+COLAB_CONTENT = Path(os.environ.get(COLAB_CONTENT_ENV) or "/content")
+DRIVE_MOUNT_POINT = COLAB_CONTENT / "drive"
 DRIVE_PROJECT_FOLDER = "gpt-from-scratch"
 
 
@@ -29,6 +33,11 @@ def in_colab() -> bool:
 def local_runs_folder() -> Path:
     """`runs/` in this checkout (or in the current folder when helpers is installed elsewhere)."""
     return (repo_root() or Path.cwd()) / "runs"
+
+
+def drive_mounted() -> bool:
+    """True in Colab once Google Drive is mounted (asking does not mount it: no pop-up)."""
+    return in_colab() and (DRIVE_MOUNT_POINT / "MyDrive").is_dir()
 
 
 def mount_drive() -> Path:

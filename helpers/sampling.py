@@ -7,31 +7,66 @@ Also the one place that decides which tokens the model reads once the text outgr
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 
 import torch
 from torch.nn import functional as F
 
 from .errors import require
 
+# Below this a temperature acts as this (already indistinguishable from greedy): dividing by less
+# would overflow float32, or underflow the temperature itself to 0, and turn the probabilities into NaN.
+SMALLEST_TEMPERATURE = torch.finfo(torch.float32).tiny
 
-def check_sampling_settings(temperature: float, top_k: int | None, top_p: float | None, vocab_size: int) -> None:
-    """Reject settings that would silently produce garbage, naming the fix."""
+
+def is_number(value) -> bool:
+    """A real number, NumPy scalars included (np.float32(0.7) as much as 0.7); not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_whole_number(value) -> bool:
+    """An integer, NumPy integers included (np.int64(21) as much as 21); not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_seed(seed, name: str = "seed") -> int | None:
+    """`seed` as a plain int (None stays None), or a WorkshopError naming the fix (`name`: as the caller calls it)."""
+    if seed is None:
+        return None
     require(
-        isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature >= 0,
+        is_whole_number(seed) and 0 <= seed < 2**63,
+        f"{name}={seed} is invalid. Fix: use a whole number from 0 to 2**63 - 1 (e.g. 0 or 1337), or leave it out.",
+    )
+    return operator.index(seed)
+
+
+def check_sampling_settings(
+    temperature: float, top_k: int | None, top_p: float | None, vocab_size: int
+) -> tuple[float, int | None, float | None]:
+    """Reject settings that would silently produce garbage, naming the fix; return them as plain Python numbers.
+
+    NumPy scalars (what arrays and some widgets hand over) are accepted like Python numbers.
+    """
+    require(
+        is_number(temperature) and math.isfinite(temperature) and temperature >= 0,
         f"temperature={temperature} is invalid. Fix: use 0 for greedy (always the likeliest character), "
         "or a positive number (0.7 is a good start; above 1 gets wild).",
     )
     if top_k is not None:
         require(
-            isinstance(top_k, int) and 1 <= top_k <= vocab_size,
+            is_whole_number(top_k) and 1 <= top_k <= vocab_size,
             f"top_k={top_k} is invalid. Fix: use a whole number from 1 to the vocabulary size ({vocab_size}), "
             "or None to keep every character.",
         )
+        top_k = operator.index(top_k)
     if top_p is not None:
         require(
-            isinstance(top_p, (int, float)) and 0 < top_p <= 1,
+            is_number(top_p) and 0 < top_p <= 1,
             f"top_p={top_p} is invalid. Fix: use a number in (0, 1] (e.g. 0.9), or None to switch it off.",
         )
+        top_p = float(top_p)
+    return float(temperature), top_k, top_p
 
 
 def next_token_probs(
@@ -39,16 +74,20 @@ def next_token_probs(
 ) -> torch.Tensor:
     """Probabilities over the vocabulary from last-position `logits` (..., vocab) after all filters.
 
-    temperature 0 puts all mass on the likeliest token (greedy).
+    temperature 0 puts all mass on the likeliest token (greedy; of tied tokens, the first).
+    top_k keeps the k likeliest tokens *and every token tied with the k-th*: which of two equally
+    likely tokens to drop would be arbitrary, so neither is (nanoGPT and Hugging Face do the same).
     """
-    check_sampling_settings(temperature, top_k, top_p, logits.size(-1))
+    temperature, top_k, top_p = check_sampling_settings(temperature, top_k, top_p, logits.size(-1))
     logits = logits.float()
     if temperature == 0:
         return F.one_hot(logits.argmax(dim=-1), logits.size(-1)).float()
-    logits = logits / temperature
+    # The largest logit shifted to 0 first (softmax does not change): a tiny temperature then sends the
+    # others towards -inf, greedy in the limit, instead of overflowing to inf and NaN.
+    logits = (logits - logits.amax(dim=-1, keepdim=True)) / max(temperature, SMALLEST_TEMPERATURE)
     if top_k is not None:
         kth_best = torch.topk(logits, top_k, dim=-1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth_best, float("-inf"))
+        logits = logits.masked_fill(logits < kth_best, float("-inf"))  # ties with the k-th stay
     probs = F.softmax(logits, dim=-1)
     if top_p is not None and top_p < 1:
         sorted_probs, order = probs.sort(dim=-1, descending=True)
@@ -107,11 +146,12 @@ def generate(
         "The prompt is empty. Fix: give at least one character, e.g. '\\n' or 'ROMEO:'.",
     )
     require(
-        isinstance(max_new_tokens, int) and max_new_tokens >= 0,
+        is_whole_number(max_new_tokens) and max_new_tokens >= 0,
         f"max_new_tokens must be a whole number ≥ 0, not {max_new_tokens!r}.",
     )
     require(isinstance(use_cache, bool), f"use_cache must be True or False, not {use_cache!r}.")
-    check_sampling_settings(temperature, top_k, top_p, model.config.vocab_size)
+    temperature, top_k, top_p = check_sampling_settings(temperature, top_k, top_p, model.config.vocab_size)
+    seed = check_seed(seed)
     generator = None
     if seed is not None:
         generator = torch.Generator(device=idx.device).manual_seed(seed)
@@ -120,7 +160,7 @@ def generate(
     block_size = model.config.block_size
     kv_cache = model.new_kv_cache(idx.size(0)) if use_cache and hasattr(model, "new_kv_cache") else None
     cached_from = None  # where the window held in the cache starts
-    for _ in range(max_new_tokens):
+    for _ in range(operator.index(max_new_tokens)):
         start = window_start(idx.size(1), block_size)
         if kv_cache is None:
             logits, _ = model(idx[:, start:])
@@ -139,7 +179,17 @@ def generate(
 
 def sample_text(model, tokenizer, prompt: str = "\n", max_new_tokens: int = 300, **settings) -> str:
     """Prompt in, prompt + continuation out: the one-liner the notebooks and the CLI use."""
-    require(len(prompt) > 0, "The prompt is empty. Fix: give at least one character, e.g. '\\n' or 'ROMEO:'.")
+    what = "empty" if isinstance(prompt, str) else f"not text but a {type(prompt).__name__}"
+    require(
+        isinstance(prompt, str) and prompt != "",
+        f"The prompt is {what}. Fix: give at least one character, e.g. '\\n' or 'ROMEO:'.",
+    )
+    require(
+        tokenizer.vocab_size == model.config.vocab_size,
+        f"The tokenizer knows {tokenizer.vocab_size} characters but the model's vocabulary has "
+        f"{model.config.vocab_size}: they come from different texts or runs. Fix: use the tokenizer saved with "
+        "the model (load_model(run) returns the two together).",
+    )
     device = next(model.parameters()).device
     idx = torch.tensor([tokenizer.encode(prompt)], dtype=torch.long, device=device)
     return tokenizer.decode(generate(model, idx, max_new_tokens, **settings)[0])

@@ -9,11 +9,16 @@ cosine decay follow the fraction of the budget spent, evaluations come on the cl
 ends at the budget with the learning rate at its floor and a final evaluation. The schedule itself
 is in schedule.py.
 
+Under torchrun (after helpers.distributed.init) the same Trainer trains with DistributedDataParallel:
+`batch_size` stays the global batch, every rank computes its rows of it (in `grad_accum_steps` pieces),
+losses are averaged over the ranks, and rank 0 alone writes files and shows progress.
+
 The command line (`python -m helpers.train`) lives in train.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -25,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
+from . import distributed
 from .data import Corpus
 from .device import autocast, compile_supported, fused_adamw_supported, pick_device, precision_for, use_tf32_matmuls
 from .errors import WorkshopError, require
@@ -42,7 +48,8 @@ def _is_number(value) -> bool:
 
 @dataclass
 class TrainConfig:
-    batch_size: int = 64
+    batch_size: int = 64  # the global batch: sequences per optimizer step, all processes and accumulation steps
+    grad_accum_steps: int = 1  # the batch is computed in this many pieces (less memory), then one step
     max_iters: int = 5000  # the length of a run of steps (a budget run ignores it)
     learning_rate: float = 1e-3  # peak, reached at the end of warm-up
     min_lr: float | None = None  # the floor cosine decay ends on; None: learning_rate / 10, following the peak
@@ -50,6 +57,7 @@ class TrainConfig:
     lr_decay_iters: int | None = None  # the step the floor is reached; defaults to max_iters
     budget_minutes: float | None = None  # train for this long instead: the schedule follows the clock
     warmup_fraction: float = 0.02  # budget runs: the share of the budget spent warming up
+    max_minutes: float | None = None  # a cap on one fit() of a run of steps: stops early (final eval, no annealing)
     weight_decay: float = 0.1  # on matrices only (not biases, LayerNorms)
     beta1: float = 0.9
     beta2: float = 0.99
@@ -69,7 +77,7 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
-        for name in ("batch_size", "max_iters", "eval_interval", "eval_iters", "log_interval"):
+        for name in ("batch_size", "grad_accum_steps", "max_iters", "eval_interval", "eval_iters", "log_interval"):
             value = getattr(self, name)
             require(
                 isinstance(value, int) and value > 0, f"TrainConfig.{name} must be a positive integer, not {value!r}."
@@ -101,6 +109,15 @@ class TrainConfig:
             f"budget_minutes must be a positive number of minutes, not {self.budget_minutes!r}.",
         )
         require(
+            self.max_minutes is None or (_is_number(self.max_minutes) and self.max_minutes > 0),
+            f"max_minutes must be a positive number of minutes, not {self.max_minutes!r}.",
+        )
+        require(
+            self.max_minutes is None or self.budget_minutes is None,
+            "max_minutes (stop early) and budget_minutes (train for that long, annealed) both limit the time. "
+            "Fix: give one; budget_minutes ends with the learning rate at its floor.",
+        )
+        require(
             _is_number(self.warmup_fraction) and 0 <= self.warmup_fraction <= 0.5,
             f"warmup_fraction must be between 0 and 0.5 (a share of the budget), not {self.warmup_fraction!r}.",
         )
@@ -129,6 +146,23 @@ def is_out_of_memory(err: BaseException) -> bool:
     )
 
 
+def check_vocabularies_match(model: GPT, corpus: Corpus) -> None:
+    """Refuse a model and a corpus whose vocabularies differ in size, before a token id the model has no
+    embedding for ends in an IndexError (on a GPU, a device-side assert)."""
+    model_vocab, corpus_vocab = model.config.vocab_size, corpus.tokenizer.vocab_size
+    # the same text saved with Windows line ends has one character more (character tokenizers only)
+    windows = "\r" in getattr(corpus.tokenizer, "chars", ())
+    require(
+        model_vocab == corpus_vocab,
+        f"The model's vocabulary has {model_vocab} tokens, but the corpus has {corpus_vocab} characters"
+        + (" (one is '\\r': the text has Windows line ends, \\r\\n)" if windows else "")
+        + ". Fix: build the model for this corpus, GPTConfig(vocab_size=corpus.tokenizer.vocab_size, ...) "
+        + "(Preset.build_model does), "
+        + ("save the text with Unix line ends (\\n), " if windows else "")
+        + "or train it on the text it was built for.",
+    )
+
+
 class Callback:
     """Hooks into training; override what you need. The live loss plot is one of these."""
 
@@ -141,18 +175,24 @@ class Callback:
 class Trainer:
     """Owns the model on its device, the optimizer, the loss history, the checkpoints and the run's clock.
 
-    `clock` (seconds, default time.perf_counter) is what time budgets are measured with; tests pass a fake.
+    `corpus` is a data.Corpus (in memory) or a prepared.PreparedCorpus (memory-mapped from disk).
+    `clock` (seconds, default time.perf_counter) is what time budgets are measured with (tests pass a fake);
+    under torchrun it is rank 0's, shared.
     """
 
     def __init__(self, model: GPT, corpus: Corpus, cfg: TrainConfig | None = None, callbacks=(), clock=None):
         self.cfg = cfg or TrainConfig()
-        self.clock = clock or time.perf_counter
         self.device = pick_device(self.cfg.device)
+        self.launch = distributed.current()  # rank 0 of 1 outside torchrun
+        self.micro_batch_size = distributed.micro_batch_size(
+            self.cfg.batch_size, self.launch.world_size, self.cfg.grad_accum_steps
+        )
         self.precision = precision_for(self.device) if self.cfg.precision == "auto" else self.cfg.precision
         use_tf32_matmuls(self.device)
         torch.manual_seed(self.cfg.seed)
         self.model = model.to(self.device)
         self.corpus = corpus.to(self.device)  # keeps a custom split (never re-encodes corpus.text)
+        check_vocabularies_match(self.model, self.corpus)
         block = self.model.config.block_size
         require(
             len(self.corpus.val) > block,
@@ -161,10 +201,11 @@ class Trainer:
         )
         self.optimizer = make_optimizer(self.model, self.cfg, self.device)
         self.scaler = torch.amp.GradScaler(self.device, enabled=self.precision == "fp16")
-        self.batch_rng = torch.Generator(device=self.device).manual_seed(self.cfg.seed)
+        self.batch_rng = self.corpus.generator(self.cfg.seed)  # the same on every rank: one global batch
         self.callbacks = list(callbacks)
         self.step = 0
         self.history: list[dict] = []
+        self.train_loss: float | None = None  # the latest logged batch loss (every log_interval steps)
         self.best_val_loss = float("inf")
         self.stopped_because = ""
         self.out_dir = Path(self.cfg.out_dir) if self.cfg.out_dir else None
@@ -175,33 +216,45 @@ class Trainer:
         self.eval_s = 0.0  # how long the latest evaluation took: a budget run keeps that long for the last one
         self.step_s = 0.0  # seconds per step, a running average: a budget run's last step is taken in time
         self._fit_started: float | None = None
+        # `clock` takes the decisions (stop, evaluate, how much of a budget is spent): under torchrun it is
+        # rank 0's, read by every rank together. `local_clock` is this process's own, for what one rank does
+        # alone (a checkpoint, a callback drawing): on rank 0 the two agree.
+        self.local_clock = clock or time.perf_counter
+        self.clock = distributed.agreed_clock(self.local_clock)
+        self._reseed_other_ranks()
+        self._ddp = distributed.wrap_model(self.model, self.device)  # None in one process
+        self._eager = self._ddp or self.model
         self._forward = self._choose_forward()
 
     # ---- compile with a safe fallback -------------------------------------------------------
     def _choose_forward(self):
         wanted = self.cfg.compile
         if wanted is False or wanted == "off":
-            return self.model
+            return self._eager
         ok, why_not = compile_supported(self.device)
         if not ok:
             if wanted is True:
                 print(f"torch.compile skipped: {why_not}; training in eager mode.")
-            return self.model
-        return torch.compile(self.model)
+            return self._eager
+        try:  # some versions raise at the call itself (e.g. an unsupported Python), not at the first forward
+            return torch.compile(self._eager)
+        except Exception as err:
+            warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); training in eager mode.", stacklevel=2)
+            return self._eager
 
     def _fallback_to_eager(self, err: Exception) -> None:
         warnings.warn(f"torch.compile failed ({type(err).__name__}: {err}); falling back to eager mode.", stacklevel=2)
-        self._forward = self.model
+        self._forward = self._eager
 
     def _forward_or_eager(self, x, y):
         """The compiled forward, going eager if it fails: evaluation at step 0 is its first call."""
         try:
             return self._forward(x, y)
         except Exception as err:
-            if self._forward is self.model or isinstance(err, WorkshopError) or is_out_of_memory(err):
+            if self._forward is self._eager or isinstance(err, WorkshopError) or is_out_of_memory(err):
                 raise
             self._fallback_to_eager(err)
-            return self.model(x, y)
+            return self._eager(x, y)
 
     # ---- loss estimates ---------------------------------------------------------------------
     @torch.no_grad()
@@ -213,14 +266,14 @@ class Trainer:
         self.model.eval()
         out = {}
         for split in ("train",) if self.cfg.val_full_split else ("train", "val"):
-            rng = torch.Generator(device=self.device).manual_seed(self.cfg.seed + 1)
+            rng = self.corpus.generator(self.cfg.seed + 1)
             losses = torch.zeros(self.cfg.eval_iters, device=self.device)
             for i in range(self.cfg.eval_iters):
-                x, y = self.corpus.batch(split, self.cfg.batch_size, self.model.config.block_size, rng)
-                with autocast(self.device, self.precision):
-                    _, loss = self._forward_or_eager(x, y)
-                losses[i] = loss.float()
-            out[split] = losses.mean().item()
+                x, y = self._batch(split, rng)
+                losses[i] = torch.stack(
+                    [self._loss(xm, ym, self._forward_or_eager).float() for xm, ym in self._pieces(x, y)]
+                ).mean()
+            out[split] = distributed.all_reduce_mean(losses.mean()).item()  # every rank scored its rows
         if self.cfg.val_full_split:
             out["val"] = self.full_split_loss("val")
         self.model.train()
@@ -236,40 +289,62 @@ class Trainer:
         data = self.corpus.val if split == "val" else self.corpus.train
         block = self.model.config.block_size
         n = (len(data) - 1) // block
-        x, y = data[: n * block].view(n, block), data[1 : n * block + 1].view(n, block)
         was_training = self.model.training
         self.model.eval()
         total = torch.zeros((), device=self.device)
-        for i in range(0, n, windows_per_batch):
+        world, rank = self.launch.world_size, self.launch.rank
+        for i in range(rank * windows_per_batch, n, world * windows_per_batch):  # rank r: every W-th piece
+            x, y = self.corpus.windows(split, block, i, min(i + windows_per_batch, n))
             with autocast(self.device, self.precision):
-                _, loss = self.model(x[i : i + windows_per_batch], y[i : i + windows_per_batch])
-            total += loss.float() * len(x[i : i + windows_per_batch])
+                _, loss = self.model(x, y)
+            total += loss.float() * len(x)
         self.model.train(was_training)
-        return (total / n).item()
+        return (distributed.all_reduce_sum(total) / n).item()
 
     # ---- one optimisation step --------------------------------------------------------------
+    def _batch(self, split: str, generator: torch.Generator):
+        """This rank's rows of one global batch (all of it in one process)."""
+        return self.corpus.batch(
+            split, self.cfg.batch_size, self.model.config.block_size, generator, rows=self.launch.rows
+        )
+
+    def _pieces(self, x, y):
+        """The rows in pieces of micro_batch_size: grad_accum_steps pieces of this rank's rows."""
+        return zip(x.split(self.micro_batch_size), y.split(self.micro_batch_size))
+
+    def _loss(self, x, y, forward) -> torch.Tensor:
+        with autocast(self.device, self.precision):
+            _, loss = forward(x, y)
+        return loss
+
     def train_step(self) -> torch.Tensor:
+        """One optimizer step on one global batch: its pieces' gradients summed here, averaged over the
+        ranks by DistributedDataParallel during the last piece's backward (no_sync before it)."""
         lr = self.current_lr()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        x, y = self.corpus.batch("train", self.cfg.batch_size, self.model.config.block_size, self.batch_rng)
-        with autocast(self.device, self.precision):
-            _, loss = self._forward(x, y)
-        self.scaler.scale(loss).backward()
+        x, y = self._batch("train", self.batch_rng)
+        steps, losses = self.cfg.grad_accum_steps, []
+        for i, (xm, ym) in enumerate(self._pieces(x, y)):
+            last = i == steps - 1
+            with self._ddp.no_sync() if self._ddp is not None and not last else contextlib.nullcontext():
+                loss = self._loss(xm, ym, self._forward)
+                self.scaler.scale(loss / steps).backward()
+            losses.append(loss.detach())
         if self.cfg.grad_clip > 0:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
-        return loss.detach()
+        return torch.stack(losses).mean()  # this rank's mean loss over its rows
 
     def _guarded_step(self) -> torch.Tensor:
         try:
             try:
                 return self.train_step()
             except Exception as err:  # a compiled graph that fails at its first run: go eager once
-                if self._forward is self.model or isinstance(err, WorkshopError) or is_out_of_memory(err):
+                if self._forward is self._eager or isinstance(err, WorkshopError) or is_out_of_memory(err):
                     raise
                 self._fallback_to_eager(err)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -284,7 +359,8 @@ class Trainer:
         return WorkshopError(
             f"Out of GPU memory during {during} at batch_size={self.cfg.batch_size}, block_size={c.block_size}, "
             f"n_layer={c.n_layer}, n_embd={c.n_embd}. Fix: lower batch_size first (e.g. "
-            f"{max(1, self.cfg.batch_size // 2)}: --batch-size or TrainConfig(batch_size=...)), then block_size "
+            f"{max(1, self.cfg.batch_size // 2)}: --batch-size or TrainConfig(batch_size=...)), or keep the batch "
+            f"and compute it in more pieces (now {self.cfg.grad_accum_steps}: --grad-accum), then block_size "
             "or the model size; in a notebook, restart the runtime to free the memory."
         )
 
@@ -311,7 +387,8 @@ class Trainer:
             "best": improved,
         }
         self.history.append(record)
-        if self.out_dir is not None:
+        self._reseed_other_ranks()
+        if self.out_dir is not None and self.launch.is_main:  # rank 0 alone writes
             self.out_dir.mkdir(parents=True, exist_ok=True)
             with open(self.out_dir / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
@@ -329,6 +406,16 @@ class Trainer:
             f"(now {self.cfg.learning_rate}; try half), keep grad_clip on, or train in fp32 (precision='fp32')."
         )
 
+    def _reseed_other_ranks(self) -> None:
+        """Ranks other than 0 restart their dropout randomness at every evaluation from (seed, rank, step).
+
+        Rank 0's random state is the one checkpointed; the others need none: a resumed run re-derives
+        theirs from the step, so it continues exactly as the unbroken run would have. (Batches need no
+        such care: every rank draws the same global batch from `batch_rng`, rank 0's, checkpointed.)
+        """
+        if self.launch.rank > 0:
+            torch.manual_seed(distributed.rank_seed(self.cfg.seed, self.launch.rank, self.step))
+
     def save(self, path, *more_paths) -> Path:
         """Write a checkpoint of this moment to `path` (and to each of `more_paths`: the same bytes)."""
         rng = {"torch": torch.get_rng_state(), "batch": self.batch_rng.get_state()}
@@ -340,7 +427,8 @@ class Trainer:
             "best_val_loss": self.best_val_loss,
             "train_config": asdict(self.cfg),
             "precision": self.precision,
-            "clock_s": self.elapsed_s(),
+            "device": self.device,  # a generator's state fits only its own device type (see _restore_rng)
+            "clock_s": self.elapsed_s(shared=False),  # rank 0 alone saves: its own clock is the shared one
             "fraction": self.fraction,
             "schedule_start_s": self.schedule_start_s,
             "eval_s": self.eval_s,
@@ -364,8 +452,11 @@ class Trainer:
         )
         state = ckpt.load_checkpoint(path, self.device)
         require(
-            state.tokenizer.chars == self.corpus.tokenizer.chars,
-            f"{path} was trained on text with a different vocabulary. Fix: resume with the same corpus.",
+            state.tokenizer == self.corpus.tokenizer,
+            f"{path} was trained with another tokenizer ({state.tokenizer!r} on its text; now "
+            f"{self.corpus.tokenizer!r}). Fix: resume with the same corpus and tokenizer "
+            f"(--tokenizer {state.tokenizer.kind}"
+            + (f" --vocab-size {state.tokenizer.vocab_size})." if state.tokenizer.kind == "bpe" else ")."),
         )
         ckpt.load_weights(
             self.model,
@@ -377,22 +468,43 @@ class Trainer:
             state.optimizer_state is not None and "torch" in state.rng and "batch" in state.rng,
             f"{path} holds weights only. Fix: resume from last.safetensors.",
         )
-        ckpt.remove_leftover_temp_files(Path(path).parent)  # from a write that a disconnect cut short
+        if self.launch.is_main:
+            ckpt.remove_leftover_temp_files(Path(path).parent)  # from a write that a disconnect cut short
         self.optimizer.load_state_dict(state.optimizer_state)
         if state.scaler_state:
             self.scaler.load_state_dict(state.scaler_state)
-        torch.set_rng_state(state.rng["torch"])
-        self.batch_rng.set_state(state.rng["batch"].to("cpu"))
-        if "cuda" in state.rng and self.device == "cuda":
-            torch.cuda.set_rng_state(state.rng["cuda"].to("cpu"))
+        self._restore_rng(state, path)
         self.step = state.training["step"]
         self.history = state.training["history"]
         self.best_val_loss = state.training["best_val_loss"]
         self._continue_schedule(state.training)
-        if self.out_dir is not None:  # metrics.jsonl must agree with the history we resume from
+        self._reseed_other_ranks()
+        if self.out_dir is not None and self.launch.is_main:  # metrics.jsonl must agree with the resumed history
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in self.history))
         return self
+
+    def _restore_rng(self, state: ckpt.Checkpoint, path) -> None:
+        """The random state of a checkpoint. A generator's state fits only a generator of its device type:
+
+        resumed on another device (a Colab GPU run continued on a laptop, or the reverse), the batches
+        continue from a fresh seed, as good for training but not bit-identical to an unbroken run.
+        """
+        torch.set_rng_state(state.rng["torch"])  # the CPU's, whatever the device
+        saved_on = state.training.get("device")  # None in checkpoints written before it was recorded
+        if saved_on in (None, self.device):
+            try:
+                self.batch_rng.set_state(state.rng["batch"])
+                if "cuda" in state.rng and self.device == "cuda":
+                    torch.cuda.set_rng_state(state.rng["cuda"])
+                return
+            except RuntimeError:  # an old checkpoint from another device type: its state has another size
+                pass
+        self.batch_rng.manual_seed(self.cfg.seed + state.training.get("step", 0))
+        print(
+            f"{path} was trained on {saved_on or 'another device'} and resumes on {self.device}: the random batches "
+            "continue from a fresh seed (as good for training, not bit-identical to an unbroken run)."
+        )
 
     # ---- the schedule and the clock ---------------------------------------------------------
     @property
@@ -400,11 +512,15 @@ class Trainer:
         """The time budget in seconds (None: a run of max_iters steps)."""
         return None if self.cfg.budget_minutes is None else 60.0 * self.cfg.budget_minutes
 
-    def elapsed_s(self) -> float:
-        """The run's clock: seconds of training so far, evaluations and earlier sessions (resumes) included."""
+    def elapsed_s(self, shared: bool = True) -> float:
+        """The run's clock: seconds of training so far, evaluations and earlier sessions (resumes) included.
+
+        Under torchrun every rank must read it together (it is rank 0's clock, shared); `shared=False` reads
+        `local_clock` instead, for what one rank does alone (writing a checkpoint, drawing a plot).
+        """
         if self._fit_started is None:
             return self.clock_s
-        return self.clock_s + self.clock() - self._fit_started
+        return self.clock_s + (self.clock if shared else self.local_clock)() - self._fit_started
 
     def lr_for(self, step: int, fraction: float | None = None) -> float:
         """The schedule's rate at `step` (or at `fraction` of a budget), re-warming after a changed schedule."""
@@ -435,11 +551,15 @@ class Trainer:
         self.fraction = min(1.0, max(self.fraction, spent))
 
     def _out_of_training(self, now: float) -> bool:
-        """Steps: max_iters reached. Budget: no step fits before the final evaluation, and the last one
-        was taken at the floor (if a slow step ate the time of the planned last one, one more is taken)."""
+        """Steps: max_iters reached (or this fit() ran past max_minutes). Budget: no step fits before the
+        final evaluation, and the last one was taken at the floor (if a slow step ate the time of the planned
+        last one, one more is taken)."""
         if self.budget_s is None:
-            return self.step >= self.cfg.max_iters
+            return self.step >= self.cfg.max_iters or self._past_max_minutes(now)
         return now + self.step_s > self._horizon_s() and self.fraction >= 1.0
+
+    def _past_max_minutes(self, now: float) -> bool:
+        return self.cfg.max_minutes is not None and now - self.clock_s > 60.0 * self.cfg.max_minutes
 
     def _eval_interval_s(self) -> float | None:
         if self.cfg.eval_interval_minutes is not None:
@@ -523,7 +643,8 @@ class Trainer:
                     window_start, window_steps, last_eval_at = self.clock(), 0, self.elapsed_s()
                     continue  # the evaluation took time: look at the clock again
                 if finished:
-                    self.stopped_because = "max_iters reached" if self.budget_s is None else "time budget spent"
+                    out_of_steps = self.budget_s is None and self.step >= cfg.max_iters  # else budget or max_minutes
+                    self.stopped_because = "max_iters reached" if out_of_steps else "time budget spent"
                     break
                 if self.budget_s is not None:
                     self._advance_fraction(now)
@@ -538,7 +659,8 @@ class Trainer:
                 window_steps += 1
                 self._advance_bar(bar)
                 if self.step % cfg.log_interval == 0:
-                    loss_value = loss.item()  # the only host sync between evaluations
+                    loss_value = distributed.all_reduce_mean(loss).item()  # the only host sync between evaluations
+                    self.train_loss = loss_value
                     if not math.isfinite(loss_value):
                         self._stop_on_nan(f"the training loss at step {self.step}")
                     bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{self.current_lr():.1e}", refresh=False)
@@ -546,7 +668,8 @@ class Trainer:
                     cb.on_step(self, self.step)
         except KeyboardInterrupt:
             self.stopped_because = f"interrupted at step {self.step}"
-            print(f"\nStopped at step {self.step}; the best checkpoint so far is kept.")
+            if self.launch.is_main:
+                print(f"\nStopped at step {self.step}; the best checkpoint so far is kept.")
         finally:
             self.clock_s, self._fit_started = self.elapsed_s(), None
             bar.close()
@@ -555,15 +678,14 @@ class Trainer:
         return self.history
 
     def _progress_bar(self):
-        """A bar of steps, or of seconds for a budget run."""
+        """A bar of steps, or of seconds for a budget run; rank 0's alone under torchrun."""
+        quiet = not self.cfg.progress or not self.launch.is_main
         if self.budget_s is None:
-            return tqdm(
-                total=self.cfg.max_iters, initial=self.step, disable=not self.cfg.progress, desc="training", unit="step"
-            )
+            return tqdm(total=self.cfg.max_iters, initial=self.step, disable=quiet, desc="training", unit="step")
         return tqdm(
             total=round(self.budget_s),
             initial=min(round(self.budget_s), int(self.clock_s)),
-            disable=not self.cfg.progress,
+            disable=quiet,
             desc=f"training for {self.cfg.budget_minutes:g} min",
             unit="s",
         )

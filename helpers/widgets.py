@@ -20,9 +20,11 @@ from .plotting import figure_png, new_figure
 from .sampling import generate, next_token_probs
 
 
-def char_label(ch: str) -> str:
-    """A character as a readable tick label: newline and space made visible."""
-    return {"\n": "⏎", " ": "␣", "\t": "⇥"}.get(ch, ch)
+def char_label(token: str) -> str:
+    """A token's text (one character, or several for BPE) as a readable tick label: newlines and spaces
+    made visible, other control characters (BPE's byte tokens) written as escapes."""
+    visible = {"\n": "⏎", " ": "␣", "\t": "⇥"}
+    return "".join(visible.get(ch, ch if ch.isprintable() else ascii(ch)[1:-1]) for ch in token)
 
 
 def _device_of(model) -> torch.device:
@@ -153,7 +155,7 @@ class SamplingPlayground(_Panel):
         self._show_error(None)
         plain = torch.softmax(logits, dim=-1)
         order = torch.argsort(probs + 1e-9 * plain, descending=True)[: self.top_n]  # ties (zeros): by plain prob
-        chars = [self.tokenizer.itos[int(i)] for i in order]
+        chars = [self.tokenizer.decode([int(i)]) for i in order]  # a token's text (a BPE token: several chars)
         self.chart = {
             "chars": chars,
             "probs": [float(probs[i]) for i in order],
@@ -244,7 +246,7 @@ class AttentionExplorer(_Panel):
             self._show_error(err)
             return
         self._show_error(None)
-        self.tokens = [self.tokenizer.itos[int(i)] for i in idx[0]]
+        self.tokens = [self.tokenizer.decode([int(i)]) for i in idx[0]]
         self.maps = self.model.attention_maps(idx)[:, 0].float().cpu()  # (n_layer, n_head, T, T)
         layer = self.maps[self.layer.value]
         self.weights = layer if self.head.value == self.ALL_HEADS else layer[self.head.value]

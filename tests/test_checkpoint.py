@@ -36,10 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 TEXT = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 200
 
 
-def tiny_trainer(out_dir=None, max_iters=4, n_embd=16, dropout=0.0, **overrides) -> Trainer:
-    """A model small enough to train a few steps in well under a second, checkpointing every 2 steps."""
+def tiny_trainer(out_dir=None, max_iters=4, n_embd=16, dropout=0.0, tokenizer=None, **overrides) -> Trainer:
+    """A model small enough to train a few steps in well under a second, checkpointing every 2 steps
+    (on TEXT's characters, or with `tokenizer`)."""
     torch.manual_seed(0)
-    corpus = Corpus.load(text=TEXT)
+    corpus = Corpus.from_tokenizer(TEXT, tokenizer) if tokenizer else Corpus.load(text=TEXT)
     config = GPTConfig(
         vocab_size=corpus.tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=n_embd, dropout=dropout
     )

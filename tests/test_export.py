@@ -7,6 +7,7 @@ Needs `transformers` (the test extra; CI installs it from requirements.txt).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 from dataclasses import asdict
@@ -16,7 +17,8 @@ import torch
 import transformers
 from safetensors.torch import save_file
 
-from helpers import GPT, CharTokenizer, GPTConfig, TrainConfig, WorkshopError, generate, save_checkpoint
+from helpers import GPT, BPETokenizer, CharTokenizer, GPTConfig, TrainConfig, WorkshopError, generate, save_checkpoint
+from helpers.data import split_text
 from helpers.export import main as export_main
 from helpers.huggingface import (
     TOKENIZER_EXPORTS,
@@ -198,6 +200,88 @@ def test_a_second_export_replaces_the_first(char_run, tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# A model trained with byte-level BPE
+
+UNSEEN = ["Roméo ☺", "naïve café — 12,5 €", "日本語 👩‍👩‍👧", " , 's  \n\n\t\r x", "I'll've 1234567"]
+
+
+@pytest.fixture(scope="module")
+def bpe_exported(corpus, tmp_path_factory):
+    """A scrambled model over a 512-token BPE learned from the corpus's train split, exported and loaded back."""
+    tokenizer = BPETokenizer.train(split_text(corpus.text)[0], 512)
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=32, n_layer=2, n_head=4, n_embd=64)
+    run = tmp_path_factory.mktemp("bpe-run")
+    save_checkpoint(run / "best.safetensors", scrambled_model(config, seed=5), tokenizer, training=training_record(3.1))
+    export = export_run(run, tmp_path_factory.mktemp("exports") / "bpe")
+    hf_model, hf_tok = load_with_transformers(export.folder)
+    return export, hf_model, hf_tok, tokenizer
+
+
+def test_bpe_export_logits_equal_ours(bpe_exported):
+    export, hf_model, _, _ = bpe_exported
+    c = export.model.config
+    idx = torch.randint(c.vocab_size, (4, c.block_size), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ours = export.model(idx)[0]
+        assert (ours - hf_model(idx).logits).abs().max().item() < TOLERANCE
+    assert ours.abs().max() > 1.0
+
+
+def test_bpe_export_tokenizer_gives_our_ids_on_the_corpus_and_on_unseen_text(bpe_exported, corpus):
+    _, _, hf_tok, tokenizer = bpe_exported
+    assert isinstance(hf_tok, transformers.PreTrainedTokenizerFast) and len(hf_tok) == tokenizer.vocab_size
+    ids = hf_tok(corpus.text)["input_ids"]
+    assert ids == tokenizer.encode(corpus.text)
+    assert len(ids) < len(corpus.text) / 1.5  # real merges, not bytes: the comparison means something
+    assert hf_tok.decode(ids) == corpus.text
+    for text in UNSEEN:
+        assert hf_tok(text)["input_ids"] == tokenizer.encode(text), text
+        assert hf_tok.decode(hf_tok(text)["input_ids"]) == text
+    smile = tokenizer.encode("☺")  # a character cut in the middle decodes as U+FFFD in both
+    assert hf_tok.decode(smile[:-1]) == tokenizer.decode(smile[:-1])
+
+
+def test_bpe_export_greedy_generation_and_pipeline_equal_ours(bpe_exported):
+    export, hf_model, hf_tok, tokenizer = bpe_exported
+    prompt = torch.tensor([tokenizer.encode("ROMEO:\nBut soft")])
+    new = export.model.config.block_size - prompt.size(1)
+    ours = generate(export.model, prompt, new, temperature=0)
+    assert hf_model.generate(prompt, max_new_tokens=new, do_sample=False).tolist() == ours.tolist()
+    assert len(set(ours[0, prompt.size(1) :].tolist())) > 1
+    generator = transformers.pipeline("text-generation", model=str(export.folder), device="cpu")
+    out = generator("ROMEO:\nBut soft", max_new_tokens=new, do_sample=False)[0]["generated_text"]
+    assert out == tokenizer.decode(ours[0])
+    assert hf_tok.decode(ours[0]) == tokenizer.decode(ours[0])
+
+
+def test_bpe_export_merges_by_joined_bytes_as_ours_does():
+    """The hand-made case where merging by learned pairs (Hugging Face's rule) and by joined bytes (ours,
+    tiktoken's) differ: tokens 'bc', 'ab', then 'abc' from ('ab', 'c'). In "abc", 'bc' merges first; only
+    a merge for ('a', 'bc') makes 'abc' of it, so the export must list every split of a token."""
+    a, b, c = ord("a"), ord("b"), ord("c")
+    tokenizer = BPETokenizer([(b, c), (a, b), (257, c)])
+    hf = hf_tokenizer(tokenizer)
+    for text in ("abc", "abcd", "xabc", "abcabc", "ab", "bcab", "ab c abc"):
+        assert hf.encode(text).ids == tokenizer.encode(text), text
+    assert hf.encode("abcd").ids == [258, ord("d")]
+
+
+def test_bpe_export_model_card_names_the_tokenizer_and_its_example_runs(bpe_exported):
+    export, _, _, _ = bpe_exported
+    card = (export.folder / "README.md").read_text()
+    assert "vocabulary: 512 tokens, byte-level BPE (256 merges learned from the corpus)" in card
+    assert "**3.1000** nats per token at step 250" in card  # no bits per character: a token is not a character
+    assert "character-level" not in card
+    assert run_card_example(export.folder).startswith("ROMEO:")
+
+
+def test_the_published_bpe_file_loads_with_its_tokenizer(bpe_exported):
+    export, _, _, tokenizer = bpe_exported
+    _, loaded = load_pretrained(f"{export.published}#sha256={export.published_sha256}", device="cpu")
+    assert loaded == tokenizer
+
+
+# --------------------------------------------------------------------------------------------
 # Bad input
 
 
@@ -235,7 +319,7 @@ def test_a_tokenizer_without_an_export_is_refused():
 
     with pytest.raises(WorkshopError, match="No export for the tokenizer OtherTokenizer.*TOKENIZER_EXPORTS"):
         hf_tokenizer(OtherTokenizer(["a", "b"]))
-    assert CharTokenizer in TOKENIZER_EXPORTS
+    assert CharTokenizer in TOKENIZER_EXPORTS and BPETokenizer in TOKENIZER_EXPORTS
 
 
 def test_a_folder_with_other_files_is_not_overwritten(char_run, tmp_path):
@@ -251,5 +335,10 @@ def test_a_vocabulary_that_does_not_fit_the_model_is_refused(tmp_path, tiny_mode
     checkpoint_path = save_checkpoint(tmp_path / "c.safetensors", tiny_model, CharTokenizer.from_text("abc"))
     from helpers.checkpoint import load_checkpoint
 
+    with pytest.raises(WorkshopError, match="its tokenizer has 3 tokens but its model 65"):
+        export_run(checkpoint_path, tmp_path / "out")  # load_checkpoint refuses it
+    good = save_checkpoint(tmp_path / "good.safetensors", tiny_model, CharTokenizer([chr(i) for i in range(65)]))
+    mismatched = dataclasses.replace(load_checkpoint(good), tokenizer=CharTokenizer.from_text("abc"))
     with pytest.raises(WorkshopError, match="The tokenizer has 3 tokens but the model 65"):
-        export_checkpoint(load_checkpoint(checkpoint_path), tmp_path / "out")
+        export_checkpoint(mismatched, tmp_path / "out")  # a Checkpoint made in code: the export checks too
+    assert not (tmp_path / "out").exists()

@@ -114,6 +114,17 @@ def test_static_plot_leaves_no_pyplot_figure_open(tmp_path):
     assert plt.get_fignums() == open_before
 
 
+def test_draw_before_training_shows_empty_panels_waiting_for_the_first_evaluation():
+    earlier = OVERFITTING[:3]
+    for plot in (LiveLossPlot(), LiveLossPlot(overlay={"earlier run": earlier})):
+        fig = plot.draw()
+        ax_loss, ax_lr, ax_speed = fig.axes
+        assert ax_loss.get_title() == "waiting for the first evaluation"
+        assert ax_lr.get_lines() == [] and ax_speed.get_title() == "tokens/s"
+        plot.update()  # and a redraw request before training is a no-op, not an error
+    assert [list(line.get_ydata()) for line in ax_loss.get_lines()][:1] == [[r["train_loss"] for r in earlier]]
+
+
 def test_bad_overlay_is_a_workshop_error():
     with pytest.raises(WorkshopError, match="overlay must be a dict"):
         LiveLossPlot(overlay=[1, 2])

@@ -304,7 +304,7 @@ def test_out_of_memory_in_a_compiled_model_is_not_retried_eagerly(monkeypatch):
         (["--top-k", "1000"], r"error: top_k=1000 is invalid\. Fix"),
         (["--top-p", "0"], r"error: top_p=0\.0 is invalid\. Fix"),
         (["--top-p", "1.5"], r"error: top_p=1\.5 is invalid\. Fix"),
-        (["--tokens", "-1"], r"error: max_new_tokens must be a whole number ≥ 0"),
+        (["--tokens", "-1"], r"error: --tokens=-1 is invalid\. Fix: use a whole number ≥ 0"),
     ],
 )
 def test_sample_cli_bad_input_is_one_line_and_exit_2(trained, capsys, args, message):

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -91,3 +92,56 @@ def test_empty_prompt_is_explained(tiny_model, small_tokenizer):
         sample_text(model, small_tokenizer, "", 5)
     with pytest.raises(WorkshopError, match="prompt is empty"):
         generate(tiny_model, torch.zeros(1, 0, dtype=torch.long), 5)
+
+
+# ---- NumPy scalars, tiny temperatures, ties ------------------------------------------------------
+
+
+def test_numpy_scalars_are_taken_like_python_numbers(tiny_model):
+    """What an array, a slider or np.linspace hands over: np.int64(21) is a whole number, np.float32(0.7) a number."""
+    logits = torch.randn(2, 65, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(
+        next_token_probs(logits, np.float32(0.7), np.int64(21), np.float64(0.9)),
+        next_token_probs(logits, float(np.float32(0.7)), 21, 0.9),
+    )
+    prompt = torch.zeros(1, 1, dtype=torch.long)
+    numpy_settings = dict(temperature=np.float32(0.7), top_k=np.int64(21), top_p=np.float32(0.9), seed=np.int64(3))
+    plain_settings = dict(temperature=float(np.float32(0.7)), top_k=21, top_p=float(np.float32(0.9)), seed=3)
+    assert torch.equal(
+        generate(tiny_model, prompt, np.int64(10), **numpy_settings), generate(tiny_model, prompt, 10, **plain_settings)
+    )
+
+
+@pytest.mark.parametrize("settings", [dict(top_k=True), dict(temperature=True), dict(top_k=21.0), dict(seed=-1)])
+def test_bools_fractions_and_negative_seeds_are_still_refused(tiny_model, settings):
+    with pytest.raises(WorkshopError, match=r"is invalid\. Fix"):
+        generate(tiny_model, torch.zeros(1, 1, dtype=torch.long), 1, **settings)
+
+
+@pytest.mark.parametrize("temperature", [1e-39, 1e-45, 5e-324, 1e-30])
+def test_a_tiny_positive_temperature_is_greedy_not_nan(temperature):
+    logits = 30 * torch.randn(3, 65, generator=torch.Generator().manual_seed(0))
+    probs = next_token_probs(logits, temperature)
+    assert torch.isfinite(probs).all()
+    assert torch.equal(probs, next_token_probs(logits, 0))
+
+
+def test_a_tiny_temperature_spreads_over_exact_ties_only():
+    probs = next_token_probs(torch.tensor([1.0, 3.0, 3.0, 2.0]), 1e-39)
+    assert probs.tolist() == [0.0, 0.5, 0.5, 0.0]
+
+
+def test_generate_at_a_tiny_temperature_is_greedy(tiny_model):
+    prompt = torch.zeros(1, 1, dtype=torch.long)
+    assert torch.equal(generate(tiny_model, prompt, 12, temperature=1e-39, seed=0), generate(tiny_model, prompt, 12, 0))
+
+
+def test_top_k_keeps_every_token_tied_with_the_kth():
+    """Documented choice (next_token_probs): which of two equally likely tokens to drop would be arbitrary,
+    so top-k keeps all of them; with no ties it keeps exactly k. nanoGPT and Hugging Face do the same."""
+    logits = torch.tensor([[2.0, 5.0, 1.0, 4.0, 4.0, 0.0]])
+    probs = next_token_probs(logits, top_k=2)
+    assert (probs[0] > 0).tolist() == [False, True, False, True, True, False]  # 3 kept: two tie for 2nd place
+    assert torch.isclose(probs.sum(), torch.tensor(1.0)) and probs[0, 3] == probs[0, 4]
+    assert int((next_token_probs(logits, top_k=3) > 0).sum()) == 3  # the tie lies inside the k: exactly k
+    assert "every token tied with the k-th" in next_token_probs.__doc__

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import helpers.checkpoint
-from helpers import GPT, Corpus, GPTConfig, TrainConfig, Trainer, lr_at
+from helpers import GPT, Corpus, GPTConfig, TrainConfig, Trainer, WorkshopError, lr_at
 from helpers.checkpoint import load_checkpoint, load_model
 from helpers.trainer import make_optimizer
 
@@ -76,6 +76,18 @@ def test_checkpoint_round_trip_reproduces_logits(corpus, tmp_path):
     idx = torch.tensor([tokenizer.encode("ROMEO: hark")])
     assert torch.equal(model(idx)[0], trainer.model(idx)[0])
     assert tokenizer.chars == corpus.tokenizer.chars
+
+
+def test_max_minutes_caps_a_run_of_steps_with_a_final_eval(corpus):
+    trainer = smoke_trainer(corpus, max_iters=100_000, max_minutes=0.02)
+    history = trainer.fit()
+    assert trainer.stopped_because == "time budget spent"
+    assert history[-1]["step"] == trainer.step < 100_000
+
+
+def test_max_minutes_and_a_budget_together_are_refused():
+    with pytest.raises(WorkshopError, match="max_minutes .* and budget_minutes .* both limit the time"):
+        TrainConfig(max_minutes=1, budget_minutes=5)
 
 
 def test_callbacks_see_every_eval_and_step(corpus):

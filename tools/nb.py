@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))  # helpers from this checkout, without installing 
 from helpers.errors import WorkshopError  # noqa: E402
 from helpers.measured import recorded_runs  # noqa: E402
 from helpers.presets import PRESETS  # noqa: E402
+from helpers.runs import COLAB_CONTENT_ENV  # noqa: E402
 from helpers.settings import project_setting, set_project_setting  # noqa: E402
 
 FIX = "Fix: python tools/nb.py"
@@ -79,12 +80,13 @@ FIGURE_PATTERNS = [
 
 SETUP_CELL = """# Setup: run this first. In Colab it fetches the workshop once (safe to re-run); locally it finds it.
 REPO = "{repo}"  # a fork changes this with: python tools/nb.py --repo you/your-fork
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-if "google.colab" in sys.modules:
-    ROOT = Path("/content/gpt-from-scratch")
+if "google.colab" in sys.modules:  # {content_env} is unset in Colab: tests stand in another folder
+    ROOT = Path(os.environ.get("{content_env}") or "/content") / "gpt-from-scratch"
     if not (ROOT / "helpers").is_dir():
         subprocess.run(["git", "clone", "-q", "--depth=1", f"https://github.com/{{REPO}}", str(ROOT)], check=True)
 else:
@@ -120,7 +122,7 @@ def badge_markdown(repo: str, notebook_name: str) -> str:
 
 
 def setup_source(repo: str) -> str:
-    return SETUP_CELL.format(repo=repo)
+    return SETUP_CELL.format(repo=repo, content_env=COLAB_CONTENT_ENV)
 
 
 # ---- cleaning ---------------------------------------------------------------------------------

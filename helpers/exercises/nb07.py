@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import attempt, report
+from . import as_whole_number, attempt, checker, describe, report
 
 CASES = [  # n_layer, n_embd, context, batch_size, bytes_per_number
     (6, 384, 256, 1, 4),  # the workshop model, fp32
@@ -18,21 +18,45 @@ def solution_kv_cache_bytes(n_layer, n_embd, context, batch_size=1, bytes_per_nu
     return 2 * n_layer * batch_size * context * n_embd * bytes_per_number
 
 
+def what_is_off(case, answer: int) -> str:
+    """The usual slips, recognised by the ratio of the right size to the answer (the first that fits wins)."""
+    n_layer, n_embd, context, batch_size, nbytes = case
+    expected = solution_kv_cache_bytes(*case)
+    slips = [
+        (2, "each layer keeps two tensors, keys and values: count both."),
+        (n_layer, "every layer has its own cache: multiply by n_layer."),
+        (batch_size, "every sequence in the batch has its own cache: multiply by batch_size."),
+        (nbytes, "that counts numbers, not bytes: multiply by bytes_per_number."),
+        (1 / 8, "that counts bits: a byte is 8 bits, and bytes_per_number is already in bytes."),
+    ]
+    for ratio, hint in slips:
+        if ratio != 1 and answer * ratio == expected:
+            return hint
+    return (
+        "each layer keeps two tensors (keys and values), each batch_size × context × n_embd numbers "
+        "(the heads together are n_embd wide), bytes_per_number bytes each."
+    )
+
+
+@checker
 def check_kv_cache_bytes(your_fn) -> bool:
     """Runs `your_fn(n_layer, n_embd, context, batch_size, bytes_per_number)` on a few model shapes."""
     for case in CASES:
         expected = solution_kv_cache_bytes(*case)
-        answer, problem = attempt(your_fn, *case, where=f" for {case}", returns="the number of bytes")
+        n_layer, n_embd, context, batch_size, nbytes = case
+        shape = f"{n_layer} layers, {n_embd} wide, context {context}, batch {batch_size}, {nbytes} bytes per number"
+        got, problem = attempt(your_fn, *case, where=f" for {case}", returns="the number of bytes")
         if problem:
             return report(False, "", problem)
+        answer = as_whole_number(got)
+        if answer is None:
+            return report(
+                False, "", f"for {shape} you returned {describe(got)}: return the number of bytes, one whole number."
+            )
         if answer != expected:
-            n_layer, n_embd, context, batch_size, nbytes = case
             return report(
                 False,
                 "",
-                f"for {n_layer} layers, {n_embd} wide, context {context}, batch {batch_size}, {nbytes} bytes per "
-                f"number the cache takes {expected:,} bytes, yours says {answer!r}. Hint: each layer keeps two "
-                "tensors (keys and values), each batch × context × n_embd numbers (the heads together are "
-                "n_embd wide).",
+                f"for {shape} the cache takes {expected:,} bytes, yours says {answer:,}. Hint: {what_is_off(case, answer)}",
             )
     return report(True, "you can size a KV cache before allocating it.", "")

@@ -1,0 +1,91 @@
+"""docs/instructor.md: its timing table is rendered from docs/timings.json (times are never typed), lists
+every notebook, and the script that records the times really runs a notebook and reads its cells' times."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("time_notebooks", REPO / "tools" / "time_notebooks.py")
+timing = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(timing)
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+GUIDE = (REPO / "docs" / "instructor.md").read_text(encoding="utf-8")
+
+
+def test_the_timing_table_is_in_step_with_the_record():
+    assert timing.render(REPO) == GUIDE, (
+        "docs/instructor.md is out of step. Fix: python tools/time_notebooks.py --render"
+    )
+
+
+def test_the_timing_table_lists_every_notebook():
+    table = GUIDE.split(timing.MARKERS[0])[1].split(timing.MARKERS[1])[0]
+    for path in NOTEBOOKS:
+        assert f"\n| {path.name[:2]} · " in table, f"{path.name} has no row in the guide's timing table"
+
+
+def test_every_notebook_has_its_section_in_the_guide():
+    for path in NOTEBOOKS:
+        assert f"\n### {path.name[:2]} · " in GUIDE, f"docs/instructor.md has no section for {path.name}"
+
+
+def run(notebook, kind="cpu", mode="full", seconds=65.0):
+    return {
+        "notebook": notebook,
+        "mode": mode,
+        "kind": kind,
+        "machine": f"a {kind}",
+        "date": "2026-11-25",
+        "load": "1.0 / 1.2",
+        "command": "python tools/time_notebooks.py",
+        "seconds": seconds,
+        "slowest": [{"cell": 21, "line": "trainer = resume_or_start(...)", "seconds": 50.0}],
+    }
+
+
+def test_recorded_times_fill_their_cells_and_the_rest_say_not_measured():
+    name = NOTEBOOKS[0].stem
+    record = {"runs": [run(name), run(name, kind="gpu", seconds=12.0), run(name, mode="smoke", seconds=1.0)]}
+    rows = timing.timing_table(REPO, record).splitlines()
+    first = next(r for r in rows if r.startswith(f"| {name[:2]} · "))
+    assert "| **1m 05s** | **12s** | cell 21 `trainer = resume_or_start(...)`: 50s |" in first
+    others = [r for r in rows if r.startswith("| ") and r[2:4].isdigit() and not r.startswith(f"| {name[:2]} ")]
+    assert others and all(r.count("not measured yet") == 2 for r in others)  # smoke runs never count
+    assert "- CPU runs: a cpu, 2026-11-25, load average before/after 1.0 / 1.2" in rows
+
+
+def test_the_record_keeps_the_latest_run_per_notebook_machine_and_mode():
+    record = {"runs": []}
+    timing.remember(record, run("05_training", seconds=100.0))
+    timing.remember(record, run("05_training", kind="gpu", seconds=20.0))
+    timing.remember(record, run("05_training", seconds=90.0))
+    assert sorted((r["kind"], r["seconds"]) for r in record["runs"]) == [("cpu", 90.0), ("gpu", 20.0)]
+
+
+def test_cell_times_come_from_nbclients_timestamps():
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.metadata["execution"] = {
+        "iopub.execute_input": "2026-11-25T10:00:00.000000Z",
+        "shell.execute_reply": "2026-11-25T10:01:05.500000Z",
+    }
+    assert timing.cell_seconds(cell) == 65.5
+    assert timing.cell_seconds(nbformat.v4.new_code_cell("y")) == 0.0
+    assert timing.first_line("# a comment\nmodel = GPT(config)\n") == "model = GPT(config)"
+
+
+@pytest.mark.slow
+def test_the_script_runs_a_notebook_and_records_it(tmp_path, corpus_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_CORPUS", str(corpus_path))
+    record = tmp_path / "timings.json"
+    assert timing.main(["--smoke", "01", "--record", str(record)]) == 0
+    (entry,) = json.loads(record.read_text())["runs"]
+    assert entry["notebook"] == "01_tokenizer" and entry["mode"] == "smoke" and entry["seconds"] > 0
+    assert len(entry["slowest"]) == timing.SLOWEST_KEPT and all(s["seconds"] >= 0 for s in entry["slowest"])
+    assert entry["kind"] in ("cpu", "gpu") and entry["machine"] and entry["load"]
