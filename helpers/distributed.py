@@ -151,10 +151,19 @@ def current() -> Launch:
     return Launch()
 
 
-def teardown() -> None:
-    """Leave the process group (at the end of a run; harmless without one)."""
+def teardown(in_step: bool = True) -> None:
+    """Leave the process group (at the end of a run; harmless without one).
+
+    `in_step`: every rank got here normally, so they first wait for each other. Without that wait a rank
+    that finishes first tears its connections down while another still has Gloo work in flight, and that
+    rank can abort at exit ("terminate called without an active exception"). After a failure on this rank
+    the others may never arrive, so no wait (torchrun stops them).
+    """
     if dist.is_available() and dist.is_initialized():
+        if in_step:
+            dist.barrier()
         dist.destroy_process_group()
+    _cpu_groups.clear()
 
 
 # --------------------------------------------------------------------------------------------

@@ -285,10 +285,12 @@ def load_corpus(args, train_cfg: TrainConfig, tokenizer_cache: Path | None):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    status = 1
     try:
-        return cli_exit_status(lambda: run_quietly_off_rank_0(args))
+        status = cli_exit_status(lambda: run_quietly_off_rank_0(args))
+        return status
     finally:
-        distributed.teardown()
+        distributed.teardown(in_step=status == 0)
 
 
 def run_quietly_off_rank_0(args) -> Trainer:
