@@ -166,7 +166,7 @@ class ColabRuntime:
         return self.content / "gpt-from-scratch"
 
     def env(self) -> dict[str, str]:
-        keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "WORKSHOP_SMOKE")
+        keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "WORKSHOP_SMOKE", "OMP_NUM_THREADS")
         return {
             **{key: os.environ[key] for key in keep if key in os.environ},
             **github_served_from(self.machine.remotes),
