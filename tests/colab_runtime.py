@@ -44,6 +44,7 @@ from helpers.runs import COLAB_CONTENT_ENV  # noqa: E402
 from helpers.settings import project_setting  # noqa: E402
 
 PINNED = STANDIN / "requirements.txt"  # Colab's versions, installed by .ci/run into the kernel's venv
+COLAB_PYTHON_VERSION = (STANDIN / "python-version").read_text().strip()  # Colab's Python, .ci/run's venv's
 
 
 def colab_pins(path: Path = PINNED) -> dict[str, str]:
