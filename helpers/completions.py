@@ -16,23 +16,30 @@ from .data import CharTokenizer
 IGNORE = -100  # cross_entropy's ignore_index: a target that does not count in the loss
 
 
+def padded_batch(examples: Sequence[tuple[Sequence[int], int]], pad_id: int, mask_prompt: bool = True):
+    """Inputs and next-token targets of token sequences right-padded with `pad_id`: the one masking rule.
+
+    `examples` holds (ids, n_prompt): a sequence and how many of its first tokens are the prompt. The targets
+    are IGNORE on padding and (with `mask_prompt`) wherever the next token is still the prompt's (nothing to
+    learn there, or nothing learnable), so the loss covers only what the model has to write.
+    """
+    longest = max(len(ids) for ids, _ in examples)
+    padded = torch.tensor([list(ids) + [pad_id] * (longest - len(ids)) for ids, _ in examples])
+    x, y = padded[:, :-1], padded[:, 1:].clone()
+    position = torch.arange(longest - 1)  # y[:, i] is the token at position i + 1
+    n_prompt = torch.tensor([n if mask_prompt else 0 for _, n in examples])
+    length = torch.tensor([len(ids) for ids, _ in examples])
+    y[(position[None] < n_prompt[:, None] - 1) | (position[None] >= length[:, None] - 1)] = IGNORE
+    return x, y
+
+
 def completion_batch(
     tokenizer: CharTokenizer, prompts: Sequence[str], completions: Sequence[str], pad: str, device="cpu"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs and next-token targets for prompt + completion texts, right-padded with `pad`.
-
-    The targets are IGNORE wherever the next token is part of the prompt (nothing to learn there, or
-    nothing learnable) or padding, so the loss covers only what the model has to write.
-    """
-    texts = [p + c for p, c in zip(prompts, completions)]
-    prompt_lengths = torch.tensor([len(p) for p in prompts])
-    text_lengths = torch.tensor([len(t) for t in texts])
-    longest = int(text_lengths.max())
-    ids = torch.tensor([tokenizer.encode(t + pad * (longest - len(t))) for t in texts])
-    x, y = ids[:, :-1], ids[:, 1:].clone()
-    position = torch.arange(longest - 1)  # y[:, i] is the token at position i + 1
-    outside = (position[None] < prompt_lengths[:, None] - 1) | (position[None] >= text_lengths[:, None] - 1)
-    y[outside] = IGNORE
+    """Inputs and next-token targets for prompt + completion texts, right-padded with `pad`; the loss counts
+    the completions only (padded_batch)."""
+    examples = [(tokenizer.encode(p + c), len(tokenizer.encode(p))) for p, c in zip(prompts, completions)]
+    x, y = padded_batch(examples, tokenizer.encode(pad)[0])
     return x.to(device), y.to(device)
 
 

@@ -22,7 +22,9 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F
 
+from .baselines import bigram_probs
 from .completions import IGNORE as IGNORE_INDEX  # the target value the loss skips, one constant for both
+from .completions import padded_batch
 from .data import CharTokenizer
 from .errors import require
 from .model import GPT
@@ -57,11 +59,10 @@ def repeat_part(text: str, share: float) -> str:
 
 
 def bigram_log_probs(text: str, tokenizer: CharTokenizer) -> torch.Tensor:
-    """(vocab, vocab) log P(next | current) counted on `text`, add-one smoothed: notebook 02's count table."""
-    ids = torch.tensor(tokenizer.encode(text))
-    counts = torch.ones(tokenizer.vocab_size, tokenizer.vocab_size)
-    counts.index_put_((ids[:-1], ids[1:]), torch.ones(len(ids) - 1), accumulate=True)
-    return (counts / counts.sum(dim=1, keepdim=True)).log()
+    """(vocab, vocab) log P(next | current) counted on `text`, add-one smoothed: notebook 02's count table
+    (helpers.baselines.bigram_probs), in float32 as notebook 12 builds it by hand. Exact counts over a
+    float64 division rounded to float32 are the float32 division itself, so the two tables are equal."""
+    return bigram_probs(torch.tensor(tokenizer.encode(text)), tokenizer.vocab_size).float().log()
 
 
 def line_scores(lines: Sequence[str], log_probs: torch.Tensor, tokenizer: CharTokenizer) -> list[float]:
@@ -178,7 +179,8 @@ def masked_batch(
     examples: Sequence[tuple[list[int], int]], block_size: int, pad_id: int, mask_prompt: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs and targets for whole turns, right-padded: the targets are IGNORE_INDEX on padding and (with
-    `mask_prompt`) wherever the next token is still the prompt's, so the loss is the response's alone."""
+    `mask_prompt`) wherever the next token is still the prompt's, so the loss is the response's alone
+    (helpers.completions.padded_batch, after checking that the turns fit the model)."""
     require(len(examples) > 0, "No examples to batch. Fix: build pairs first (dialogue_pairs), and check its limits.")
     longest = max(len(ids) for ids, _ in examples)
     require(
@@ -186,15 +188,7 @@ def masked_batch(
         f"A turn has {longest} tokens but the model reads {block_size} (+1 target). "
         "Fix: lower max_prompt_chars / max_reply_chars in dialogue_pairs.",
     )
-    x = torch.full((len(examples), longest - 1), pad_id)
-    y = torch.full((len(examples), longest - 1), IGNORE_INDEX)
-    for row, (ids, n_prompt) in enumerate(examples):
-        ids = torch.tensor(ids)
-        x[row, : len(ids) - 1] = ids[:-1]
-        y[row, : len(ids) - 1] = ids[1:]
-        if mask_prompt:
-            y[row, : n_prompt - 1] = IGNORE_INDEX  # targets that are prompt tokens: the user wrote those
-    return x, y
+    return padded_batch(examples, pad_id, mask_prompt)
 
 
 def follows_format(reply: str) -> bool:

@@ -44,6 +44,7 @@ from helpers.runs import COLAB_CONTENT_ENV  # noqa: E402
 from helpers.settings import project_setting  # noqa: E402
 
 PINNED = STANDIN / "requirements.txt"  # Colab's versions, installed by .ci/run into the kernel's venv
+COLAB_PYTHON_VERSION = (STANDIN / "python-version").read_text().strip()  # Colab's Python, .ci/run's venv's
 
 
 def colab_pins(path: Path = PINNED) -> dict[str, str]:
@@ -166,7 +167,7 @@ class ColabRuntime:
         return self.content / "gpt-from-scratch"
 
     def env(self) -> dict[str, str]:
-        keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "WORKSHOP_SMOKE")
+        keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "WORKSHOP_SMOKE", "OMP_NUM_THREADS")
         return {
             **{key: os.environ[key] for key in keep if key in os.environ},
             **github_served_from(self.machine.remotes),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from colab_runtime import COLAB_PYTHON_ENV, REPO, ColabMachine, colab_pins, outputs_text
+from colab_runtime import COLAB_PYTHON_ENV, COLAB_PYTHON_VERSION, REPO, ColabMachine, colab_pins, outputs_text
 from nbclient.exceptions import DeadKernelError
 
 from helpers import PRESETS, load_checkpoint, smoke_mode
@@ -56,7 +56,7 @@ def test_notebook_runs_alone_as_in_colab(machine, notebook):
 
 
 def test_the_kernel_has_colabs_packages(machine):
-    """Colab's versions (tests/colab/requirements.txt) in the kernel when $WORKSHOP_COLAB_PYTHON names the pinned venv (CI)."""
+    """Colab's Python and versions (tests/colab/) in the kernel when $WORKSHOP_COLAB_PYTHON names the pinned venv (CI)."""
     if not os.environ.get(COLAB_PYTHON_ENV):
         pytest.skip(f"${COLAB_PYTHON_ENV} is unset: the kernel uses this venv's packages (.ci/run sets it)")
     assert Path(machine.python).is_file(), f"${COLAB_PYTHON_ENV}={machine.python} does not exist"
@@ -65,6 +65,7 @@ def test_the_kernel_has_colabs_packages(machine):
     pins = colab_pins()
     assert {"ipython", "ipywidgets", "matplotlib"} <= set(pins)
     assert {name: report["versions"][name] for name in pins} == pins
+    assert report["python"].startswith(COLAB_PYTHON_VERSION + "."), f"Colab runs Python {COLAB_PYTHON_VERSION}"
 
 
 def test_in_real_colab_the_setup_cell_clones_into_slash_content(monkeypatch, capsys):

@@ -13,6 +13,7 @@ from helpers.post_training import (
     END,
     IGNORE_INDEX,
     ChatTokenizer,
+    bigram_log_probs,
     chat_ids,
     corrupt_lines,
     dialogue_pairs,
@@ -191,6 +192,19 @@ def test_corrupted_lines_keep_length_and_alphabet_and_the_filter_finds_them():
     kept = filter_lines(noisy, CharTokenizer.from_text(text), drop_share=0.3).split("\n")
     survivors = [noisy_lines[i] for i in broken if noisy_lines[i] in kept]
     assert len(survivors) < 0.2 * len(broken)  # most noise is gone
+
+
+def test_the_filters_bigram_table_is_notebook_02s_table_and_notebook_12s_by_hand():
+    """helpers.baselines.bigram_probs, as log-probabilities in float32, bit for bit what notebook 12 builds by
+    hand in float32 (its drift check compares the filtered texts, which a one-ulp difference could change)."""
+    text = corrupt_lines(PLAY * 20, 0.3, seed=1)
+    tokenizer = CharTokenizer.from_text(text)
+    ids = torch.tensor(tokenizer.encode(text))
+    counts = torch.ones(tokenizer.vocab_size, tokenizer.vocab_size)
+    counts.index_put_((ids[:-1], ids[1:]), torch.ones(len(ids) - 1), accumulate=True)
+    by_hand = (counts / counts.sum(dim=1, keepdim=True)).log()
+    table = bigram_log_probs(text, tokenizer)
+    assert table.dtype == torch.float32 and torch.equal(table, by_hand)
 
 
 def test_repeat_part_has_the_same_length_and_only_the_part():

@@ -1,18 +1,21 @@
-"""The declared minimum torch is one that has run: CI runs the unit tests on it (.ci/venv_torch_floor.sh).
+"""The declared minimum torch is one that has run: CI runs the unit tests in the Colab venv (.ci/run), whose
+torch is Colab's (tests/colab/requirements.txt), and that is the floor requirements.txt declares.
 
-These tests keep the declaration and the CI step in step; the run itself is CI's (a second venv, minutes).
+These tests keep the declaration, the Colab pin and the CI step in step; the run itself is CI's (minutes).
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
+import sys
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-FLOOR_SCRIPT = ROOT / ".ci" / "venv_torch_floor.sh"
+sys.path.insert(0, str(ROOT / "tests"))
+
+from colab_runtime import COLAB_PYTHON_VERSION, colab_pins  # noqa: E402
 
 
 def declared_floor(requirement: str) -> tuple[int, ...]:
@@ -26,6 +29,12 @@ def requirements_floor() -> tuple[int, ...]:
     return declared_floor(line)
 
 
+def ci_commands() -> list[str]:
+    """.ci/run's lines that are commands (not comments)."""
+    lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def test_requirements_and_pyproject_declare_the_same_floor():
     pyproject = (ROOT / "pyproject.toml").read_text()  # a regex, not tomllib: Python 3.10 has none
     (torch_dependency,) = re.findall(r'^\s*"(torch[^"]*)",?$', pyproject, flags=re.M)
@@ -36,20 +45,27 @@ def test_the_floor_is_what_colab_runs_or_newer():
     assert requirements_floor() >= (2, 11)  # torch.amp.GradScaler("cuda"), torch.compile as the trainer uses them
 
 
-def test_the_floor_script_installs_the_declared_floor():
-    """The script's pin comes from requirements.txt (its PINS line, run by bash as the script runs it)."""
-    (pins_line,) = [line for line in FLOOR_SCRIPT.read_text().splitlines() if line.startswith("PINS=")]
-    pins = subprocess.run(
-        ["bash", "-c", f"{pins_line}\necho $PINS"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert pins == ["torch==" + ".".join(map(str, requirements_floor()))]
+def test_the_colab_venv_installs_the_declared_floor():
+    """When Colab's torch moves, the floor moves with it (or the unit tests no longer run on the floor)."""
+    pinned = tuple(int(part) for part in colab_pins()["torch"].split("."))
+    floor = requirements_floor()
+    assert pinned[: len(floor)] == floor and not any(pinned[len(floor) :]), (
+        f"tests/colab/requirements.txt pins torch {colab_pins()['torch']}, requirements.txt declares torch>="
+        + ".".join(map(str, floor))
+        + ": keep them equal"
+    )
 
 
-def test_ci_runs_the_unit_tests_on_the_floor():
-    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert ".ci/venv_torch_floor.sh" in ci  # a command of its own, not a comment
-    script = FLOOR_SCRIPT.read_text()
-    assert re.search(r'-m pytest .*-m "not browser" \$TESTS', script) and 'TESTS="${TESTS:-tests}"' in script
+def test_ci_makes_the_colab_venv_with_colabs_python_and_runs_the_unit_tests_there():
+    commands = ci_commands()
+    assert 'COLAB_PYTHON_VERSION="$(cat tests/colab/python-version)"' in commands
+    assert re.fullmatch(r"3\.\d+", COLAB_PYTHON_VERSION)
+    assert any('tools/find_python.py "$COLAB_PYTHON_VERSION"' in line for line in commands)
+    assert '"$COLAB_BASE_PYTHON" -m venv .venv-colab' in commands
+    assert ".venv-colab/bin/pip install -q -r tests/colab/requirements.txt -r requirements.txt" in commands
+    (unit_tests,) = [line for line in commands if line.startswith(".venv-colab/bin/python -m pytest")]
+    assert re.search(r'-m "not browser" tests --ignore=tests/test_colab.py$', unit_tests)
+    assert commands.index(unit_tests) > commands.index("python -m pytest")  # after the README's command
 
 
 def test_this_torch_is_not_below_the_floor():
