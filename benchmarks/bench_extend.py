@@ -3,7 +3,7 @@
     python benchmarks/bench_extend.py                 # laptop preset: 700 steps, then extended to 1400
     python benchmarks/bench_extend.py --steps 700 --extend-to 1050
 
-Three ways to reach the same number of steps from the same seed, on the same batches:
+Ways to reach the same number of steps from the same seed, on the same batches:
   straight   one run of --extend-to steps
   extended   a run of --steps, finished (rate at its floor), resumed with max_iters raised: the rate climbs
              back from the floor over one warm-up onto the longer run's schedule (helpers.schedule.Rewarm)
