@@ -72,9 +72,11 @@ class Rewarm:
     step: int
     fraction: float
     from_lr: float
+    height: float = 1.0  # the share of the schedule's height above the floor kept after the resume
 
     def cap(self, lr: float, cfg, step: int, fraction: float | None = None) -> float:
         peak = cfg.learning_rate
+        lr = cfg.min_lr + self.height * (lr - cfg.min_lr)
         if fraction is None:  # a run of steps: the ramp takes one warm-up, at most half of what is left
             length = max(1, min(cfg.warmup_iters, (decay_steps(cfg) - self.step) // 2))
             climbed = (step - self.step + 1) / length
@@ -85,7 +87,7 @@ class Rewarm:
         return min(lr, max(ramp, self.from_lr))
 
     def as_dict(self) -> dict:
-        return {"step": self.step, "fraction": self.fraction, "from_lr": self.from_lr}
+        return {"step": self.step, "fraction": self.fraction, "from_lr": self.from_lr, "height": self.height}
 
 
 def changed_schedule(old: dict, new: dict) -> list[str]:

@@ -4,8 +4,9 @@ Notebooks 13 and 14 compare set-ups *at the same training time*: each run gets t
 budget, the clock counts optimisation steps only (evaluations pause it), and the learning rate follows
 warm-up + cosine over the budget rather than over a number of steps. The caller supplies the batches
 and the loss as one function (`batch_loss()`), so the loop knows nothing about text, sums or images.
-It reuses the trainer's AdamW (weight decay on matrices only) and its learning-rate shape; it does not
-write checkpoints or plot (the notebooks plot what it returns).
+It reuses the trainer's AdamW (weight decay on matrices only) and helpers.schedule's warm-up + cosine
+laid over the share of the budget spent (`lr_at_fraction`, as `python -m helpers.train --minutes` does);
+it does not write checkpoints or plot (the notebooks plot what it returns).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import torch
 
 from .device import autocast, precision_for
 from .errors import WorkshopError, require
-from .trainer import TrainConfig, lr_at, make_optimizer
-
-SCHEDULE_POINTS = 1000  # the cosine schedule is laid over the budget in this many slices
+from .schedule import lr_at_fraction
+from .trainer import TrainConfig, make_optimizer
 
 
 def training_precision(device: str) -> str:
@@ -37,19 +37,13 @@ def wait_for(device: str) -> None:
         torch.mps.synchronize()
 
 
-def lr_at_progress(progress: float, cfg: TrainConfig) -> float:
-    """The trainer's warm-up + cosine learning rate, laid over a time budget: progress 0 → 1."""
-    return lr_at(min(SCHEDULE_POINTS, int(progress * SCHEDULE_POINTS)), cfg)
-
-
 def schedule_config(learning_rate: float, warmup: float = 0.05, min_lr_ratio: float = 0.1, weight_decay: float = 0.1):
-    """A TrainConfig whose `lr_at` steps are thousandths of the time budget (warm-up: a fraction of it)."""
-    require(0 <= warmup < 1, f"warmup is a fraction of the budget in [0, 1), not {warmup}.")
+    """A TrainConfig for `lr_at_fraction`: warm-up over the share `warmup` of the budget, then cosine to the floor."""
+    require(0 <= warmup <= 0.5, f"warmup is a share of the budget between 0 and 0.5, not {warmup}.")
     return TrainConfig(
-        max_iters=SCHEDULE_POINTS,
         learning_rate=learning_rate,
         min_lr=learning_rate * min_lr_ratio,
-        warmup_iters=max(1, int(warmup * SCHEDULE_POINTS)),
+        warmup_fraction=warmup,
         weight_decay=weight_decay,
         progress=False,
     )
@@ -101,7 +95,7 @@ def train_for(
                 f"Fix: lower learning_rate (now {learning_rate}; try half)."
             )
         losses.clear()
-        entry = {"seconds": trained, "step": step, "loss": mean_loss, "lr": lr_at_progress(progress(), cfg)}
+        entry = {"seconds": trained, "step": step, "loss": mean_loss, "lr": lr_at_fraction(progress(), cfg)}
         entry.update(extra)
         history.append(entry)
         if on_eval is not None:
@@ -113,7 +107,7 @@ def train_for(
             record()
             next_eval += eval_every
         start = time.perf_counter()
-        lr = lr_at_progress(progress(), cfg)
+        lr = lr_at_fraction(progress(), cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
         with autocast(device, precision):

@@ -99,11 +99,12 @@ def test_the_usual_schedule_is_unchanged():
     assert lr_at(2550, cfg) == pytest.approx(5.5e-4) and lr_at(5000, cfg) == pytest.approx(1e-4)
 
 
+@pytest.mark.parametrize("height", [1.0, 0.5, 0.25])
 @pytest.mark.parametrize("from_lr", [0.0, 6e-5, 6e-4, 3e-3, 6e-3, 1e-2])
 @pytest.mark.parametrize("restart,new_max_iters", [(700, 1400), (700, 750), (700, 701), (350, 1400), (0, 700)])
-def test_a_rewarmed_schedule_climbs_back_without_a_jump_and_ends_at_the_floor(from_lr, restart, new_max_iters):
+def test_a_rewarmed_schedule_climbs_back_without_a_jump_and_ends_at_the_floor(from_lr, restart, new_max_iters, height):
     cfg = TrainConfig(learning_rate=6e-3, warmup_iters=50, max_iters=new_max_iters)
-    rewarm = Rewarm(step=restart, fraction=0.0, from_lr=from_lr)
+    rewarm = Rewarm(step=restart, fraction=0.0, from_lr=from_lr, height=height)
     lrs = [rewarm.cap(lr_at(step, cfg), cfg, step) for step in range(restart, new_max_iters + 1)]
     top = max(lrs)
     assert_rises_to_peak_then_falls_to_floor(lrs, top, cfg.min_lr, f"re-warm from {from_lr} at {restart}")
@@ -112,8 +113,8 @@ def test_a_rewarmed_schedule_climbs_back_without_a_jump_and_ends_at_the_floor(fr
     steps_up = [b - a for a, b in zip(lrs, lrs[1:]) if b > a]
     assert all(up <= cfg.learning_rate / ramp + 1e-12 for up in steps_up)
     later = restart + 50
-    if later < new_max_iters and lr_at(later, cfg) <= cfg.learning_rate:  # after one warm-up: the schedule itself
-        assert lrs[later - restart] == pytest.approx(lr_at(later, cfg))
+    if later < new_max_iters:  # after one warm-up: the schedule itself, `height` of it above the floor
+        assert lrs[later - restart] == pytest.approx(cfg.min_lr + height * (lr_at(later, cfg) - cfg.min_lr))
 
 
 # ---- settings that cannot be made sense of: one clear error each --------------------------------

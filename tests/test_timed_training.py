@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from helpers import WorkshopError, timed_training
-from helpers.timed_training import lr_at_progress, schedule_config, train_for
+from helpers.schedule import lr_at_fraction
+from helpers.timed_training import schedule_config, train_for
 
 
 def tiny_problem():
@@ -46,7 +47,7 @@ def test_a_budget_in_seconds_counts_training_time_only(monkeypatch):
 
 def test_the_learning_rate_warms_up_then_decays_over_the_budget():
     cfg = schedule_config(1e-2, warmup=0.1, min_lr_ratio=0.1)
-    lrs = [lr_at_progress(p / 100, cfg) for p in range(101)]
+    lrs = [lr_at_fraction(p / 100, cfg) for p in range(101)]
     assert lrs[0] < 1e-3 and max(lrs) == pytest.approx(1e-2)
     assert lrs.index(max(lrs)) in (9, 10)
     peak = lrs.index(max(lrs))
@@ -68,3 +69,9 @@ def test_a_diverging_loss_stops_with_a_clear_message():
     model, _ = tiny_problem()
     with pytest.raises(WorkshopError, match="diverged"):
         train_for(model, lambda: model(torch.ones(1, 1)).sum() * float("nan"), steps=3)
+
+
+@pytest.mark.parametrize("warmup", [-0.1, 0.6])
+def test_a_warmup_outside_the_budget_gets_a_clear_message(warmup):
+    with pytest.raises(WorkshopError, match="share of the budget"):
+        schedule_config(1e-2, warmup=warmup)
