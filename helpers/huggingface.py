@@ -55,7 +55,8 @@ CONV1D_SUFFIXES = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight"
 def check_exportable(config: GPTConfig | dict) -> None:
     """Refuse a model GPT2LMHeadModel cannot compute exactly, naming the setting."""
     fields = config.to_dict() if isinstance(config, GPTConfig) else dict(config)
-    unknown = sorted(set(fields) - set(GPT2_FIELDS))
+    gpt2 = GPTConfig().to_dict()  # the architecture options at their defaults are GPT-2's own
+    unknown = sorted(k for k in set(fields) - set(GPT2_FIELDS) if k not in gpt2 or fields[k] != gpt2[k])
     require(
         not unknown,
         f"This model has settings GPT-2 has no equivalent for ({', '.join(f'{k}={fields[k]!r}' for k in unknown)}), "
