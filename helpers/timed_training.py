@@ -42,7 +42,13 @@ def lr_at_progress(progress: float, cfg: TrainConfig) -> float:
     return lr_at(min(SCHEDULE_POINTS, int(progress * SCHEDULE_POINTS)), cfg)
 
 
-def schedule_config(learning_rate: float, warmup: float = 0.05, min_lr_ratio: float = 0.1, weight_decay: float = 0.1):
+def schedule_config(
+    learning_rate: float,
+    warmup: float = 0.05,
+    min_lr_ratio: float = 0.1,
+    weight_decay: float = 0.1,
+    optimizer: str = "adamw",
+):
     """A TrainConfig whose `lr_at` steps are thousandths of the time budget (warm-up: a fraction of it)."""
     require(0 <= warmup < 1, f"warmup is a fraction of the budget in [0, 1), not {warmup}.")
     return TrainConfig(
@@ -51,6 +57,7 @@ def schedule_config(learning_rate: float, warmup: float = 0.05, min_lr_ratio: fl
         min_lr=learning_rate * min_lr_ratio,
         warmup_iters=max(1, int(warmup * SCHEDULE_POINTS)),
         weight_decay=weight_decay,
+        optimizer=optimizer,
         progress=False,
     )
 
@@ -68,6 +75,8 @@ def train_for(
     device: str = "cpu",
     grad_clip: float = 1.0,
     on_eval: Callable[[dict], None] | None = None,
+    optimizer: str = "adamw",
+    clock: Callable[[], float] = time.perf_counter,
 ) -> list[dict]:
     """Train `model` on `batch_loss()` for `seconds` of training time (or for `steps` steps); return
     the evaluation records.
@@ -75,6 +84,8 @@ def train_for(
     Each record holds `seconds` (training time so far), `step`, `loss` (mean training loss since the
     last record), `lr`, and whatever `evaluate()` returns. `evaluate` runs at the start, every
     `eval_every` seconds (or steps) of training and at the end; its own time is not counted.
+    `optimizer`: "adamw", or "muon" for the blocks' matrices (helpers/optimizers.py). `clock`: what a second
+    is; time.process_time counts only this process's CPU time, so a busy shared machine cannot shorten a run.
     A budget in steps gives the same run on any machine, however busy; one in seconds gives each
     set-up the same time, however much each step costs.
     """
@@ -82,7 +93,7 @@ def train_for(
     require((seconds or steps) > 0, f"The budget must be > 0, not {seconds or steps}.")
     require(eval_every is None or eval_every > 0, f"eval_every must be > 0, not {eval_every}.")
     progress = (lambda: trained / seconds) if seconds is not None else (lambda: step / steps)
-    cfg = schedule_config(learning_rate, warmup, min_lr_ratio)
+    cfg = schedule_config(learning_rate, warmup, min_lr_ratio, optimizer=optimizer)
     optimizer = make_optimizer(model, cfg, device)
     precision = training_precision(device)
     history: list[dict] = []
@@ -112,7 +123,7 @@ def train_for(
         if eval_every is not None and (trained if steps is None else step) >= next_eval:
             record()
             next_eval += eval_every
-        start = time.perf_counter()
+        start = clock()
         lr = lr_at_progress(progress(), cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -126,6 +137,6 @@ def train_for(
         losses.append(loss.detach().float())
         step += 1
         wait_for(device)  # a GPU runs behind Python: count the step when it is done
-        trained += time.perf_counter() - start
+        trained += clock() - start
     record()
     return history
