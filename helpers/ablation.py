@@ -13,7 +13,6 @@ import json
 import resource
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -88,7 +87,7 @@ def run_variant(
     seed: int,
     shape: dict | None = None,
     on_eval=None,
-    clock=time.perf_counter,
+    clock=None,
 ) -> dict:
     """Train the GPT-2 shape with the changes `names` for `seconds` of training time; measure it.
 

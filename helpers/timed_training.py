@@ -76,7 +76,7 @@ def train_for(
     grad_clip: float = 1.0,
     on_eval: Callable[[dict], None] | None = None,
     optimizer: str = "adamw",
-    clock: Callable[[], float] = time.perf_counter,
+    clock: Callable[[], float] | None = None,
 ) -> list[dict]:
     """Train `model` on `batch_loss()` for `seconds` of training time (or for `steps` steps); return
     the evaluation records.
@@ -85,13 +85,15 @@ def train_for(
     last record), `lr`, and whatever `evaluate()` returns. `evaluate` runs at the start, every
     `eval_every` seconds (or steps) of training and at the end; its own time is not counted.
     `optimizer`: "adamw", or "muon" for the blocks' matrices (helpers/optimizers.py). `clock`: what a second
-    is; time.process_time counts only this process's CPU time, so a busy shared machine cannot shorten a run.
+    is (default time.perf_counter); time.process_time counts only this process's CPU time, so that a busy
+    shared machine cannot shorten a run.
     A budget in steps gives the same run on any machine, however busy; one in seconds gives each
     set-up the same time, however much each step costs.
     """
     require((seconds is None) != (steps is None), "Give the budget as seconds=... or as steps=..., not both.")
     require((seconds or steps) > 0, f"The budget must be > 0, not {seconds or steps}.")
     require(eval_every is None or eval_every > 0, f"eval_every must be > 0, not {eval_every}.")
+    clock = clock or time.perf_counter
     progress = (lambda: trained / seconds) if seconds is not None else (lambda: step / steps)
     cfg = schedule_config(learning_rate, warmup, min_lr_ratio, optimizer=optimizer)
     optimizer = make_optimizer(model, cfg, device)
