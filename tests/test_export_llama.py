@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 import transformers
-from test_export import TOLERANCE, scrambled_model, training_record
+from test_export import assert_logits_equal, scrambled_model, training_record
 
 from helpers import CharTokenizer, GPTConfig, WorkshopError, generate, save_checkpoint
 from helpers.export import main as export_main
@@ -46,13 +46,7 @@ def exported(request, tmp_path_factory):
 
 def test_logits_equal_ours(exported):
     export, hf_model = exported
-    ours, c = export.model, export.model.config
-    idx = torch.randint(c.vocab_size, (4, c.block_size), generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        diff = (ours(idx)[0] - hf_model(idx).logits).abs().max().item()
-        short = (ours(idx[:, :5])[0] - hf_model(idx[:, :5]).logits).abs().max().item()
-    assert diff < TOLERANCE and short < TOLERANCE, (diff, short)
-    assert ours(idx)[0].abs().max() > 1.0  # far from zero: the comparison means something
+    assert_logits_equal(export.model, hf_model)
 
 
 def test_greedy_generation_through_transformers_equals_ours(exported):

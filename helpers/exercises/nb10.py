@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import as_whole_number, attempt, checker, describe, report
+from . import attempt, checker, first_wrong_count, report
 
 CASES = [  # n_layer, n_head, n_kv_head, n_embd, bytes_per_number
     (6, 6, 6, 384, 4),  # the workshop model: as many key/value heads as heads
@@ -38,24 +38,15 @@ def what_is_off(case, answer: int) -> str:
 @checker
 def check_kv_bytes_per_token(your_fn) -> bool:
     """Runs `your_fn(n_layer, n_head, n_kv_head, n_embd, bytes_per_number)` on a few model shapes."""
-    for case in CASES:
-        expected = solution_kv_bytes_per_token(*case)
-        n_layer, n_head, n_kv_head, n_embd, nbytes = case
-        shape = (
-            f"{n_layer} layers, {n_head} heads, {n_kv_head} key/value heads, {n_embd} wide, {nbytes} bytes per number"
-        )
-        got, problem = attempt(your_fn, *case, where=f" for {case}", returns="the number of bytes")
-        if problem:
-            return report(False, "", problem)
-        answer = as_whole_number(got)
-        if answer is None:
-            return report(
-                False, "", f"for {shape} you returned {describe(got)}: return the number of bytes, one whole number."
-            )
-        if answer != expected:
-            return report(
-                False,
-                "",
-                f"for {shape} a token adds {expected:,} bytes, yours says {answer:,}. Hint: {what_is_off(case, answer)}",
-            )
+    hint = first_wrong_count(
+        your_fn,
+        CASES,
+        solution_kv_bytes_per_token,
+        lambda c: f"{c[0]} layers, {c[1]} heads, {c[2]} key/value heads, {c[3]} wide, {c[4]} bytes per number",
+        lambda expected, answer: f"a token adds {expected:,} bytes, yours says {answer:,}.",
+        what_is_off,
+        call=attempt,
+    )
+    if hint:
+        return report(False, "", hint)
     return report(True, "you can size what a token costs in the cache, with grouped-query attention.", "")
