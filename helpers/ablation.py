@@ -20,6 +20,7 @@ import torch
 from .data import Corpus
 from .errors import require
 from .model import GPT, GPTConfig
+from .optimizers import split_parameters
 from .presets import PRESETS
 from .timed_training import train_for
 
@@ -94,7 +95,8 @@ def run_variant(
     `clock=time.process_time` counts CPU seconds instead of wall-clock ones (the benchmark's choice on a
     shared machine: with one thread, the same thing on an idle machine, and immune to other people's load).
     Returns val_loss (exact), steps, tokens_per_s, params, kv_bytes_per_token and peak_rss_mb (the whole
-    process's peak resident memory: meaningful when each variant runs in its own process, as the benchmark does).
+    process's peak resident memory, Python, PyTorch and the corpus included: only meaningful when each variant
+    runs in its own process, as the benchmark does, and even then dominated by what all variants share).
     """
     shape = shape or gpt2_shape()
     overrides, optimizer = variant(names)
@@ -127,6 +129,17 @@ def run_variant(
     }
 
 
+def training_state_bytes(config: dict, optimizer: str) -> int:
+    """Weights, gradients and optimizer state in fp32: AdamW keeps two numbers per weight, Muon one (its
+    momentum) for the block matrices it takes. Counted on the meta device (no memory, instant)."""
+    with torch.device("meta"):
+        model = GPT(GPTConfig(**config))
+    matrices, _, _ = split_parameters(model)
+    muon_numbers = sum(p.numel() for p in matrices) if optimizer == "muon" else 0
+    numbers = model.num_params()
+    return 4 * (2 * numbers + 2 * (numbers - muon_numbers) + muon_numbers)
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MB (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -150,6 +163,7 @@ def summarise(runs: list[dict]) -> dict[str, dict]:
             "params": group[0]["params"],
             "kv_bytes_per_token": group[0]["kv_bytes_per_token"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in group),
+            "state_mb": training_state_bytes(group[0]["model"], group[0]["optimizer"]) / 2**20,
         }
     return table
 
@@ -176,14 +190,15 @@ def format_table(table: dict[str, dict]) -> str:
     """The ablation table as Markdown: each variant against the GPT-2 shape, at the same budget."""
     base = table[BASELINE]["val_loss"]
     lines = [
-        "| variant | val loss (mean) | vs GPT-2 | seed spread | tokens/s | parameters | KV cache/token | peak RSS |",
-        "|---|---|---|---|---|---|---|---|",
+        "| variant | val loss (mean) | vs GPT-2 | seed spread | tokens/s | parameters | KV cache/token "
+        "| weights+grads+optimizer | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, row in table.items():
         lines.append(
             f"| {label} | {row['val_loss']:.4f} | {row['val_loss'] - base:+.4f} | {row['spread']:.4f} "
             f"| {row['tokens_per_s']:,.0f} | {row['params']:,} | {row['kv_bytes_per_token']:,} B "
-            f"| {row['peak_rss_mb']:.0f} MB |"
+            f"| {row['state_mb']:.2f} MB | {row['peak_rss_mb']:.0f} MB |"
         )
     return "\n".join(lines)
 
