@@ -437,3 +437,26 @@ def test_every_combination_runs_forward_and_backward():
         _, loss = model(x, x)
         loss.backward()
         assert math.isfinite(loss.item())
+
+
+# ---- the modern preset -----------------------------------------------------------------------------
+
+
+def test_the_modern_preset_is_the_recorded_wins_and_auto_takes_it_only_where_it_measured_better():
+    from helpers.ablation import gpt2_shape, load_recorded, summarise, variant, wins
+    from helpers.presets import BUDGET_PRESETS, MODERN_BUDGETS, PRESETS, resolve_preset_name
+
+    recorded = load_recorded()
+    won = wins(summarise(recorded["table_60s"]["runs"]))
+    overrides, optimizer = variant(won)
+    modern = PRESETS["modern"]
+    assert modern.model == {**gpt2_shape()["model"], **overrides} and modern.train["optimizer"] == optimizer
+    for minutes in MODERN_BUDGETS:  # each budget `auto` gives to `modern` has its measurement, and it won there
+        key = "table_60s" if minutes == 1 else f"compare_{60 * minutes}s"
+        table = summarise(recorded[key]["runs"])
+        best = min((k for k in table if k != "gpt2"), key=lambda k: table[k]["val_loss"])
+        gap = table["gpt2"]["val_loss"] - table[best]["val_loss"]
+        assert table[best]["changes"] == won and gap > max(row["spread"] for row in table.values()), (minutes, table)
+        assert resolve_preset_name("auto", "cpu", minutes) == "modern"
+    for minutes in set(BUDGET_PRESETS) - set(MODERN_BUDGETS):
+        assert resolve_preset_name("auto", "cpu", minutes) == BUDGET_PRESETS[minutes]
