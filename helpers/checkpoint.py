@@ -40,7 +40,8 @@ class Checkpoint:
 
 def _model_tensors(model: GPT) -> dict[str, torch.Tensor]:
     state = model.state_dict()
-    state.pop("lm_head.weight", None)  # tied to transformer.wte.weight: stored once
+    if model.config.tie_weights:
+        state.pop("lm_head.weight", None)  # tied to transformer.wte.weight: stored once
     return state
 
 
@@ -181,6 +182,9 @@ def describe_run(folder: str | os.PathLike) -> str | None:
         return " and ".join(path.name for path in checkpoints)
 
 
+# GPTConfig's options beyond GPT-2 (notebook 10): a model and a checkpoint must agree on each.
+ARCHITECTURE_OPTIONS = ("rope", "rope_base", "norm", "mlp", "qk_norm", "n_kv_head", "tie_weights")
+
 FIX_OTHER_CHECKPOINT = "Fix: use another checkpoint of the run (best/last.safetensors) or train again."
 
 
@@ -213,7 +217,8 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
             f"{config.vocab_size}. {FIX_OTHER_CHECKPOINT}",
         )
         model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-        model_state["lm_head.weight"] = model_state["transformer.wte.weight"]
+        if config.tie_weights:  # stored once (checkpoints from before the option are all tied)
+            model_state["lm_head.weight"] = model_state["transformer.wte.weight"]
         optimizer_state = None
         if "optimizer" in header:
             optimizer_state = _join_optimizer_state(tensors, header["optimizer"])
@@ -279,8 +284,10 @@ def _read_metadata(raw: bytes, path: Path) -> dict[str, str]:
 
 def load_weights(model: GPT, checkpoint: Checkpoint, fix: str | None = None) -> GPT:
     """Copy a checkpoint's weights into `model`, refusing if the shapes of the two disagree."""
-    mine, theirs = model.config.to_dict(), checkpoint.config.to_dict()
-    shape_keys = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias")
+    # n_kv_head=None means one per query head: compared as the number of heads it means
+    mine = {**model.config.to_dict(), "n_kv_head": model.config.kv_heads}
+    theirs = {**checkpoint.config.to_dict(), "n_kv_head": checkpoint.config.kv_heads}
+    shape_keys = ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "bias", *ARCHITECTURE_OPTIONS)
     diffs = [f"{k}: checkpoint {theirs[k]} vs model {mine[k]}" for k in shape_keys if mine[k] != theirs[k]]
     fix = (
         fix or "Fix: build the model from the checkpoint's config (load_model does this), or retrain with this config."

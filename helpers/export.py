@@ -20,7 +20,8 @@ AGREEMENT = 1e-4  # largest |logit difference| accepted between ours and transfo
 def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m helpers.export",
-        description="Write a trained run as a Hugging Face transformers model folder (GPT2LMHeadModel).",
+        description="Write a trained run as a Hugging Face transformers model folder (GPT2LMHeadModel, or "
+        "LlamaForCausalLM for a model with rotary positions, RMSNorm and SwiGLU).",
     )
     p.add_argument("--run", required=True, help="run folder written by helpers.train (or a .safetensors checkpoint)")
     p.add_argument("--out", required=True, help="folder to write (new, empty, or an earlier export)")

@@ -1,7 +1,10 @@
-"""Our GPT as a Hugging Face transformers model: GPT-2's layout, a tokenizer transformers loads, a model card.
+"""Our GPT as a Hugging Face transformers model: GPT-2's or Llama's layout, a tokenizer transformers loads, a model card.
 
-What it knows: our model is GPT-2's architecture (pre-LayerNorm blocks, learned positions, exact GELU,
-tied head), so a checkpoint maps onto `GPT2LMHeadModel` weight by weight. Two things differ in layout:
+What it knows: with GPTConfig's defaults our model is GPT-2's architecture (pre-LayerNorm blocks, learned
+positions, exact GELU, tied head), so a checkpoint maps onto `GPT2LMHeadModel` weight by weight. With rotary
+positions, RMSNorm and SwiGLU (notebook 10) it is Llama's, and maps onto `LlamaForCausalLM`: q, k and v are
+split out of `c_attn` into q_proj, k_proj and v_proj (grouped-query heads and an untied head carry over),
+and our rotary embedding already uses transformers' "rotate half" pairing, so no permutation is needed. Two things differ in layout:
 GPT-2 stores its projections as `Conv1D`, whose weight is the transpose of `nn.Linear`'s (in × out, not
 out × in), and it always has biases (a model trained with `bias=False` gets zero biases, which computes
 the same). q, k and v are fused in one `c_attn` in both, in the same order and head layout.
@@ -9,7 +12,7 @@ The character tokenizer becomes a `tokenizers` WordLevel model over single chara
 one a `tokenizers` BPE model with GPT-2's byte symbols, set up to merge by tiktoken's rule as ours does.
 
 What it does not know: the Hub (pushing is documented in the README, never done here), other
-architectures (a config field it has no GPT-2 equivalent for is refused, by name), and other tokenizers
+architectures (a model that is neither GPT-2 nor Llama, e.g. with QK-norm, is refused, naming the settings), and other tokenizers
 until they are added to TOKENIZER_EXPORTS (one function each). Writing the files needs only `safetensors`
 and `tokenizers`; `transformers` is needed only to check the export (compare_with_transformers).
 """
@@ -32,6 +35,7 @@ from .data import CharTokenizer
 from .download import sha256_of
 from .errors import WorkshopError, require
 from .model import GPT, GPTConfig
+from .modern import RMS_EPS, swiglu_hidden_size
 from .pretrained import PUBLISHED_NAME
 
 EXPORT_MARKER = "gpt_from_scratch"  # a key in config.json: this folder is an export we may replace
@@ -52,22 +56,40 @@ GPT2_FIELDS = {
 CONV1D_SUFFIXES = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
 
 
-def check_exportable(config: GPTConfig | dict) -> None:
-    """Refuse a model GPT2LMHeadModel cannot compute exactly, naming the setting."""
+# What Llama's architecture needs of our options; rope_base, n_kv_head and tie_weights map to its config.
+LLAMA_NEEDS = {"rope": True, "norm": "rmsnorm", "mlp": "swiglu", "qk_norm": False}
+LLAMA_FIELDS = {*GPT2_FIELDS, *LLAMA_NEEDS, "rope_base", "n_kv_head", "tie_weights"}
+
+
+def check_exportable(config: GPTConfig | dict) -> str:
+    """The transformers architecture that computes this model exactly, "gpt2" or "llama"; else a WorkshopError
+    naming the settings in the way."""
     fields = config.to_dict() if isinstance(config, GPTConfig) else dict(config)
-    unknown = sorted(set(fields) - set(GPT2_FIELDS))
-    require(
-        not unknown,
-        f"This model has settings GPT-2 has no equivalent for ({', '.join(f'{k}={fields[k]!r}' for k in unknown)}), "
-        "so it cannot be exported as a GPT2LMHeadModel. Fix: export a model with the GPT-2 architecture "
-        "(the presets' models), or teach helpers/huggingface.py how to map those settings.",
+    if fields.get("n_kv_head") == fields.get("n_head"):
+        fields["n_kv_head"] = None  # one key/value head per query head: standard attention
+    gpt2 = GPTConfig().to_dict()  # the architecture options at their defaults are GPT-2's own
+    not_gpt2 = sorted(k for k in set(fields) - set(GPT2_FIELDS) if k not in gpt2 or fields[k] != gpt2[k])
+    if not not_gpt2:
+        return "gpt2"
+    not_llama = [f"{k}={fields.get(k)!r}" for k, v in LLAMA_NEEDS.items() if fields.get(k) != v]
+    not_llama += [f"{k}={fields[k]!r}" for k in sorted(set(fields) - LLAMA_FIELDS)]
+    if not not_llama:
+        return "llama"
+    raise WorkshopError(
+        f"This model has settings GPT-2 has no equivalent for ({', '.join(f'{k}={fields[k]!r}' for k in not_gpt2)}), "
+        "so it cannot be exported as a GPT2LMHeadModel; nor as a LlamaForCausalLM, which needs "
+        f"{', '.join(f'{k}={v!r}' for k, v in LLAMA_NEEDS.items())} (this model has {', '.join(not_llama)}). "
+        "Fix: export a model with the GPT-2 architecture (the presets' models) or Llama's (notebook 10), "
+        "or teach helpers/huggingface.py how to map those settings."
     )
 
 
 def gpt2_config(model: GPT) -> dict:
     """config.json for transformers' GPT2LMHeadModel, with this model's shape, LayerNorm eps and dropout."""
     c = model.config
-    check_exportable(c)
+    require(
+        check_exportable(c) == "gpt2", "gpt2_config needs a model with GPT-2's architecture (llama_config: Llama's)."
+    )
     return {
         "architectures": ["GPT2LMHeadModel"],
         "model_type": "gpt2",
@@ -111,6 +133,72 @@ def gpt2_state_dict(model: GPT) -> dict[str, torch.Tensor]:
     for name in ("transformer.wte.weight", "transformer.wpe.weight"):
         out[name] = model.get_parameter(name).detach()
     return {k: v.to("cpu", torch.float32).contiguous() for k, v in out.items()}
+
+
+def llama_config(model: GPT) -> dict:
+    """config.json for transformers' LlamaForCausalLM: rotary positions, RMSNorm, SwiGLU, grouped-query heads."""
+    c = model.config
+    require(check_exportable(c) == "llama", "llama_config needs rope, RMSNorm and SwiGLU (gpt2_config: GPT-2's).")
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "vocab_size": c.vocab_size,
+        "hidden_size": c.n_embd,
+        "intermediate_size": swiglu_hidden_size(c.n_embd),
+        "num_hidden_layers": c.n_layer,
+        "num_attention_heads": c.n_head,
+        "num_key_value_heads": c.kv_heads,
+        "head_dim": c.head_size,
+        "hidden_act": "silu",
+        "max_position_embeddings": c.block_size,
+        "rms_norm_eps": RMS_EPS,
+        "rope_theta": c.rope_base,  # transformers before 5 reads this; 5 and later read rope_parameters
+        "rope_parameters": {"rope_type": "default", "rope_theta": c.rope_base},
+        "attention_bias": c.bias,
+        "mlp_bias": c.bias,
+        "attention_dropout": c.dropout,
+        "tie_word_embeddings": c.tie_weights,
+        "initializer_range": 0.02,
+        "bos_token_id": None,
+        "eos_token_id": None,
+        "pad_token_id": None,
+        "use_cache": True,
+        "torch_dtype": "float32",
+        EXPORT_MARKER: {"fast_attention": c.fast_attention},
+    }
+
+
+def llama_state_dict(model: GPT) -> dict[str, torch.Tensor]:
+    """Our weights under LlamaForCausalLM's names: c_attn split into q/k/v_proj, SwiGLU's c_gate/c_fc/c_proj
+    as gate/up/down_proj. lm_head.weight only when the head is untied (else tie_word_embeddings)."""
+    c = model.config
+    kv = c.kv_heads * c.head_size
+    out = {
+        "model.embed_tokens.weight": model.transformer.wte.weight,
+        "model.norm.weight": model.transformer.ln_f.weight,
+    }
+    if not c.tie_weights:
+        out["lm_head.weight"] = model.lm_head.weight
+    for i, block in enumerate(model.transformer.h):
+        ours, theirs = block.attn, f"model.layers.{i}"
+        out[f"{theirs}.input_layernorm.weight"] = block.ln_1.weight
+        out[f"{theirs}.post_attention_layernorm.weight"] = block.ln_2.weight
+        for kind in ("weight", "bias") if c.bias else ("weight",):
+            q, k, v = getattr(ours.c_attn, kind).split([c.n_embd, kv, kv])
+            out[f"{theirs}.self_attn.q_proj.{kind}"] = q
+            out[f"{theirs}.self_attn.k_proj.{kind}"] = k
+            out[f"{theirs}.self_attn.v_proj.{kind}"] = v
+            out[f"{theirs}.self_attn.o_proj.{kind}"] = getattr(ours.c_proj, kind)
+            for mine, name in (("c_gate", "gate_proj"), ("c_fc", "up_proj"), ("c_proj", "down_proj")):
+                out[f"{theirs}.mlp.{name}.{kind}"] = getattr(getattr(block.mlp, mine), kind)
+    return {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in out.items()}
+
+
+# How each architecture is written: its config.json, its weights, the class transformers builds.
+ARCHITECTURES = {
+    "gpt2": (gpt2_config, gpt2_state_dict, "GPT2LMHeadModel"),
+    "llama": (llama_config, llama_state_dict, "LlamaForCausalLM"),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,27 +351,31 @@ def model_card(model: GPT, tokenizer, training: dict, folder: Path) -> str:
         BPETokenizer: f"byte-level BPE ({tokenizer.vocab_size - 256} merges learned from the corpus)",
     }.get(type(tokenizer), type(tokenizer).__name__)
     prompt, prompt_tokens = _example_prompt(tokenizer)
+    architecture = check_exportable(c)
+    hf_class = ARCHITECTURES[architecture][2]
+    head = "embedding and head tied" if c.tie_weights else "embedding and head untied"
+    modern = f", rotary positions, RMSNorm, SwiGLU, {c.kv_heads} key/value heads" if architecture == "llama" else ""
     return "\n".join(
         [
             "---",
             "library_name: transformers",
             "pipeline_tag: text-generation",
             "license: mit",
-            "tags: [gpt2, gpt-from-scratch, character-level]"
+            f"tags: [{architecture}, gpt-from-scratch, character-level]"
             if isinstance(tokenizer, CharTokenizer)
-            else "tags: [gpt2, gpt-from-scratch]",
+            else f"tags: [{architecture}, gpt-from-scratch]",
             "---",
             "",
             f"# {folder.name}",
             "",
             "A small GPT trained from scratch in the [gpt-from-scratch](https://github.com/gpt-from-scratch/"
-            "gpt-from-scratch) workshop, exported to the Hugging Face `GPT2LMHeadModel` format by "
+            f"gpt-from-scratch) workshop, exported to the Hugging Face `{hf_class}` format by "
             "`python -m helpers.export`.",
             "",
             "## Model",
             "",
             f"- {c.n_layer} layers × {c.n_head} heads × {c.n_embd} wide, context {c.block_size} tokens, "
-            f"{model.num_params():,} parameters (embedding and head tied)",
+            f"{model.num_params():,} parameters ({head}{modern})",
             f"- vocabulary: {tokenizer.vocab_size} tokens, {kind}",
             f"- dropout {c.dropout} (used when fine-tuning, off for generation)",
             "",
@@ -332,7 +424,7 @@ def export_checkpoint(checkpoint: Checkpoint, out: str | os.PathLike) -> Export:
     Written into a hidden folder beside `out` and renamed into place, so `out` is never half-written.
     An existing `out` is replaced only if it is empty or an earlier export; anything else is refused.
     """
-    check_exportable(checkpoint.config)
+    write_config, state_dict, _ = ARCHITECTURES[check_exportable(checkpoint.config)]
     model = load_weights(GPT(checkpoint.config), checkpoint).eval()
     hf_tok = hf_tokenizer(checkpoint.tokenizer)  # before writing anything: fails fast without `tokenizers`
     require(
@@ -347,8 +439,8 @@ def export_checkpoint(checkpoint: Checkpoint, out: str | os.PathLike) -> Export:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        (tmp / "config.json").write_text(json.dumps(gpt2_config(model), indent=2) + "\n")
-        (tmp / "model.safetensors").write_bytes(save_safetensors(gpt2_state_dict(model), metadata={"format": "pt"}))
+        (tmp / "config.json").write_text(json.dumps(write_config(model), indent=2) + "\n")
+        (tmp / "model.safetensors").write_bytes(save_safetensors(state_dict(model), metadata={"format": "pt"}))
         hf_tok.save(str(tmp / "tokenizer.json"))
         (tmp / "tokenizer_config.json").write_text(json.dumps(tokenizer_config(model), indent=2) + "\n")
         (tmp / "README.md").write_text(model_card(model, checkpoint.tokenizer, checkpoint.training, out))

@@ -4,9 +4,10 @@ Generating one token at a time, the keys and values of every earlier position ar
 (attention is causal: a position never sees what comes after it). The cache stores them, so each step
 computes the new position only and attends over the stored ones.
 
-What it knows: per layer, a store for keys and one for values, (B, n_head, capacity, head_size) each, made
-on first use on the device and in the dtype of the first keys; how many positions are filled (`length`).
-What it does not: positions, context windows, sampling. The model numbers new positions from `length`
+What it knows: per layer, a store for keys and one for values, (B, n_kv_head, capacity, head_size) each, made
+on first use on the device and in the dtype of the first keys; how many positions are filled (`length`), and
+how many of the oldest it has dropped to make room (`dropped`, only for models with rotary positions).
+What it does not: positions, context windows, sampling. The model numbers new positions from `dropped + length`
 (model.py); which tokens sit in the cache, and when to empty it, is generate()'s windowing policy (sampling.py).
 """
 
@@ -38,6 +39,14 @@ class LayerKVCache:
         self.length = end
         return self.keys[:, :, :end], self.values[:, :, :end]
 
+    def drop_oldest(self, n: int) -> None:
+        """Forget the `n` oldest positions, moving the others to the front of the store."""
+        if n and self.keys is not None:
+            kept = slice(n, self.length)
+            self.keys[:, :, : self.length - n] = self.keys[:, :, kept].clone()
+            self.values[:, :, : self.length - n] = self.values[:, :, kept].clone()
+        self.length -= n
+
 
 class KVCache:
     """A GPT's cache, one `LayerKVCache` per layer, for a batch of `batch_size` sequences.
@@ -54,6 +63,7 @@ class KVCache:
         )
         self.batch_size, self.capacity = batch_size, capacity
         self.layers = [LayerKVCache(capacity) for _ in range(n_layer)]
+        self.dropped = 0  # positions forgotten by drop_oldest: the next one is numbered dropped + length
 
     @property
     def length(self) -> int:
@@ -64,3 +74,19 @@ class KVCache:
         """Forget every position; the stores are kept and overwritten."""
         for layer in self.layers:
             layer.length = 0
+        self.dropped = 0
+
+    def drop_oldest(self, n: int) -> None:
+        """Slide the window: forget the `n` oldest positions, keep numbering new ones after all seen so far.
+
+        Only a model with rotary positions can use the result: its cached keys carry their position as a
+        rotation, and attention depends on the distance between positions only, so they stay right where they
+        are. (Learned position embeddings would need every kept key recomputed at its new position.)
+        """
+        require(
+            isinstance(n, int) and 0 <= n <= self.length,
+            f"drop_oldest({n!r}) on a cache holding {self.length} positions. Fix: drop between 0 and {self.length}.",
+        )
+        for layer in self.layers:
+            layer.drop_oldest(n)
+        self.dropped += n

@@ -3,6 +3,11 @@
 token + position embeddings → n_layer × Block(LayerNorm → causal self-attention → +residual,
 LayerNorm → MLP → +residual) → LayerNorm → linear head (tied to the token embedding).
 With a KV cache (kv_cache.py), a forward pass reads only the new tokens and attends over the cached ones.
+
+GPTConfig's defaults are GPT-2. Its other options are what today's models changed (notebook 10 measures each):
+rotary positions instead of learned ones (`rope`), RMSNorm (`norm`), SwiGLU or ReLU² MLPs (`mlp`), normalised
+queries and keys (`qk_norm`), fewer key/value heads than query heads (`n_kv_head`), an untied head
+(`tie_weights=False`). The pieces themselves live in modern.py.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from torch.nn import functional as F
 
 from .errors import require
 from .kv_cache import KVCache, LayerKVCache
+from .modern import MLPS, NORMS, ReLUSquared, RMSNorm, SwiGLU, apply_rope, make_norm, rope_angles, rope_frequencies
 
 
 @dataclass
@@ -28,6 +34,14 @@ class GPTConfig:
     dropout: float = 0.2
     bias: bool = True  # biases in Linear layers and LayerNorms, as in GPT-2
     fast_attention: bool = True  # fused scaled_dot_product_attention; False = the readable path
+    # Today's options (notebook 10); the defaults are GPT-2's, so older checkpoints load unchanged.
+    rope: bool = False  # rotary position embeddings in attention instead of learned position embeddings
+    rope_base: float = 10000.0  # the slowest pair turns once every ~2π·rope_base positions
+    norm: str = "layernorm"  # or "rmsnorm"
+    mlp: str = "gelu"  # or "swiglu" (Llama) or "relu2" (modded-nanogpt)
+    qk_norm: bool = False  # RMSNorm on each head's queries and keys before the scores
+    n_kv_head: int | None = None  # key/value heads (grouped-query attention); None = n_head
+    tie_weights: bool = True  # the head reuses the token embedding matrix
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -42,24 +56,59 @@ class GPTConfig:
             f"or change n_embd to a multiple of {self.n_head}.",
         )
         require(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), not {self.dropout}.")
+        require(self.norm in NORMS, f"norm={self.norm!r} is unknown. Fix: use one of {', '.join(NORMS)}.")
+        require(self.mlp in MLPS, f"mlp={self.mlp!r} is unknown. Fix: use one of {', '.join(MLPS)}.")
+        if self.n_kv_head is not None:
+            divisors = [h for h in range(1, self.n_head + 1) if self.n_head % h == 0]
+            require(
+                isinstance(self.n_kv_head, int) and self.n_kv_head > 0 and self.n_head % self.n_kv_head == 0,
+                f"n_kv_head={self.n_kv_head!r} does not divide n_head={self.n_head}: in grouped-query attention "
+                f"each key/value head serves the same number of query heads. Fix: pick n_kv_head from {divisors} "
+                "(or None for one per query head).",
+            )
+        if self.rope:
+            require(
+                self.head_size % 2 == 0,
+                f"rope=True needs an even head size, but n_embd / n_head = {self.n_embd} / {self.n_head} = "
+                f"{self.head_size}: rotary embeddings turn the channels of each head in pairs. Fix: choose "
+                "n_embd and n_head so that n_embd / n_head is even (e.g. n_embd a multiple of 2 × n_head).",
+            )
+            require(
+                isinstance(self.rope_base, (int, float)) and self.rope_base > 1,
+                f"rope_base={self.rope_base!r} is invalid. Fix: use a number above 1 (10000 is the usual).",
+            )
 
     @property
     def head_size(self) -> int:
         return self.n_embd // self.n_head
+
+    @property
+    def kv_heads(self) -> int:
+        """How many key/value heads attention computes (n_kv_head, or n_head when it is None)."""
+        return self.n_kv_head or self.n_head
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 class CausalSelfAttention(nn.Module):
-    """Every position attends to itself and the positions before it, in n_head heads at once."""
+    """Every position attends to itself and the positions before it, in n_head heads at once.
+
+    With n_kv_head < n_head (grouped-query attention) each key/value head serves n_head / n_kv_head
+    query heads: fewer keys and values to compute and, above all, to keep in the KV cache.
+    """
 
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.n_head, self.head_size = config.n_head, config.head_size
+        self.n_head, self.head_size, self.n_kv_head = config.n_head, config.head_size, config.kv_heads
         self.fast = config.fast_attention
         self.dropout = config.dropout
-        self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v for all heads
+        kv_size = self.n_kv_head * self.head_size
+        # q for all heads, then k and v for the key/value heads (with n_kv_head = n_head: 3 × n_embd, as GPT-2)
+        self.c_attn = nn.Linear(config.n_embd, config.n_embd + 2 * kv_size, bias=config.bias)
+        if config.qk_norm:
+            self.q_norm, self.k_norm = RMSNorm(self.head_size), RMSNorm(self.head_size)
+        self.qk_norm = config.qk_norm
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.attn_dropout = nn.Dropout(config.dropout)
         self.resid_dropout = nn.Dropout(config.dropout)
@@ -68,13 +117,23 @@ class CausalSelfAttention(nn.Module):
         self.keep_weights = False  # set True to keep the attention weights (for heat maps)
         self.weights: torch.Tensor | None = None
 
-    def forward(self, x: torch.Tensor, kv_cache: LayerKVCache | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, kv_cache: LayerKVCache | None = None, rope=None) -> torch.Tensor:
+        """`rope`: (cos, sin) of this call's positions when the model uses rotary embeddings, else None."""
         B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(C, dim=2)
+        kv_size = self.n_kv_head * self.head_size
+        q, k, v = self.c_attn(x).split([C, kv_size, kv_size], dim=2)
         # (B, T, C) -> (B, n_head, T, head_size): each head works on its own slice of channels
-        q, k, v = (t.view(B, T, self.n_head, self.head_size).transpose(1, 2) for t in (q, k, v))
+        q = q.view(B, T, self.n_head, self.head_size).transpose(1, 2)
+        k, v = (t.view(B, T, self.n_kv_head, self.head_size).transpose(1, 2) for t in (k, v))
+        if self.qk_norm:  # every query and key the same length: the scores cannot blow up
+            q, k = self.q_norm(q), self.k_norm(k)
+        if rope is not None:  # turn q and k by their positions' angles (v carries no position)
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         if kv_cache is not None:
             k, v = kv_cache.append(k, v)  # the keys and values of every position so far, these T last
+        if self.n_kv_head != self.n_head:  # each key/value head serves a group of query heads
+            groups = self.n_head // self.n_kv_head
+            k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
         past = k.size(2) - T  # positions before this call's (0 without a cache)
         if self.fast and not self.keep_weights:
             dropout_p = self.dropout if self.training else 0.0
@@ -116,18 +175,27 @@ class MLP(nn.Module):
         return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
 
 
+def make_mlp(config: GPTConfig) -> nn.Module:
+    """GPT-2's GELU MLP, Llama's SwiGLU or modded-nanogpt's ReLU², as `config.mlp` says."""
+    if config.mlp == "swiglu":
+        return SwiGLU(config.n_embd, config.bias, config.dropout)
+    if config.mlp == "relu2":
+        return ReLUSquared(config.n_embd, config.bias, config.dropout)
+    return MLP(config)
+
+
 class Block(nn.Module):
-    """Pre-LayerNorm transformer block: communicate (attention), then compute (MLP), each a residual."""
+    """Pre-norm transformer block: communicate (attention), then compute (MLP), each a residual."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_1 = make_norm(config.norm, config.n_embd, config.bias)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
-        self.mlp = MLP(config)
+        self.ln_2 = make_norm(config.norm, config.n_embd, config.bias)
+        self.mlp = make_mlp(config)
 
-    def forward(self, x, kv_cache: LayerKVCache | None = None):
-        x = x + self.attn(self.ln_1(x), kv_cache)
+    def forward(self, x, kv_cache: LayerKVCache | None = None, rope=None):
+        x = x + self.attn(self.ln_1(x), kv_cache, rope)
         x = x + self.mlp(self.ln_2(x))
         return x
 
@@ -136,17 +204,22 @@ class GPT(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.config = config
+        layers = dict(wte=nn.Embedding(config.vocab_size, config.n_embd))  # token embeddings
+        if config.rope:  # positions enter attention as rotations: no position embeddings to learn
+            self.register_buffer("rope_freqs", rope_frequencies(config.head_size, config.rope_base), persistent=False)
+        else:
+            layers["wpe"] = nn.Embedding(config.block_size, config.n_embd)  # position embeddings
         self.transformer = nn.ModuleDict(
             dict(
-                wte=nn.Embedding(config.vocab_size, config.n_embd),  # token embeddings
-                wpe=nn.Embedding(config.block_size, config.n_embd),  # position embeddings
+                **layers,
                 drop=nn.Dropout(config.dropout),
                 h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
-                ln_f=nn.LayerNorm(config.n_embd, bias=config.bias),
+                ln_f=make_norm(config.norm, config.n_embd, config.bias),
             )
         )
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.transformer.wte.weight = self.lm_head.weight  # weight tying: one matrix reads and writes tokens
+        if config.tie_weights:
+            self.transformer.wte.weight = self.lm_head.weight  # weight tying: one matrix reads and writes tokens
         self.apply(self._init_weights)
         for name, p in self.named_parameters():  # GPT-2: scale residual projections by depth
             if name.endswith("c_proj.weight"):
@@ -162,7 +235,7 @@ class GPT(nn.Module):
             nn.init.normal_(module.weight, mean=0.0, std=0.02)
 
     def num_params(self) -> int:
-        """Every trainable number, counting the tied embedding/head matrix once."""
+        """Every trainable number, counting a tied embedding/head matrix once."""
         return sum(p.numel() for p in self.parameters())
 
     def new_kv_cache(self, batch_size: int = 1) -> KVCache:
@@ -173,7 +246,8 @@ class GPT(nn.Module):
         """Logits for every position of `idx` (B, T), and the loss if `targets` are given.
 
         With a `kv_cache`, `idx` holds only the tokens after the cached ones: they get the positions that follow,
-        and their keys and values are added to the cache.
+        and their keys and values are added to the cache. With rotary positions the cache may have dropped its
+        oldest positions (kv_cache.drop_oldest): the new tokens are numbered after every position it has seen.
         """
         B, T = idx.shape
         require(
@@ -182,11 +256,16 @@ class GPT(nn.Module):
             "Fix: crop the input to its last block_size tokens (generate() does this for you).",
         )
         past = 0 if kv_cache is None else self._check_kv_cache(kv_cache, B, T)
-        pos = torch.arange(past, past + T, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        x, rope = self.transformer.wte(idx), None
+        if self.config.rope:
+            first = past + (kv_cache.dropped if kv_cache is not None else 0)
+            rope = rope_angles(torch.arange(first, first + T, device=idx.device), self.rope_freqs)
+        else:
+            x = x + self.transformer.wpe(torch.arange(past, past + T, device=idx.device))
+        x = self.transformer.drop(x)
         layer_caches = kv_cache.layers if kv_cache is not None else [None] * self.config.n_layer
         for block, layer_cache in zip(self.transformer.h, layer_caches):
-            x = block(x, layer_cache)
+            x = block(x, layer_cache, rope)
         logits = self.lm_head(self.transformer.ln_f(x))
         loss = None
         if targets is not None:
@@ -208,10 +287,20 @@ class GPT(nn.Module):
         )
         past = kv_cache.length
         require(
+            self.config.rope or kv_cache.dropped == 0,
+            "This KV cache has dropped its oldest positions, which only a model with rotary positions can "
+            "follow (learned position embeddings would number the remaining ones wrongly). Fix: kv_cache.reset() "
+            "and feed the last tokens again (generate() does this for you).",
+        )
+        fix = (
+            "kv_cache.drop_oldest(n) to make room (rotary positions slide)"
+            if self.config.rope
+            else "kv_cache.reset() and feed the last tokens again, at most block_size of them"
+        )
+        require(
             past + T <= bs,
-            f"The KV cache holds {past} tokens; {T} more would pass the model's context (block_size {bs}), "
-            f"where the position embeddings end. Fix: kv_cache.reset() and feed the last tokens again, "
-            "at most block_size of them (generate() does this for you).",
+            f"The KV cache holds {past} tokens; {T} more would pass the model's context (block_size {bs}). "
+            f"Fix: {fix} (generate() does this for you).",
         )
         return past
 

@@ -98,27 +98,31 @@ def next_token_probs(
     return probs
 
 
-def window_start(length: int, block_size: int) -> int:
+def window_start(length: int, block_size: int, slides: bool = False) -> int:
     """Where the model's context window begins when the text is `length` tokens long.
 
-    Up to `block_size` tokens the model reads them all. Past that, the window cannot slide one token per step
-    and keep a KV cache: with learned position embeddings each cached key was computed at its position in
-    the window, and sliding moves every token to a new position, so every key would be recomputed at every
-    step (no faster than no cache). So the window jumps instead: when it is full, it starts again from its
-    last `block_size // 2` tokens and then grows one token per step until it is full again. With the cache,
-    a jump costs one pass over half a window (a re-fill), and every other step one new position.
+    Up to `block_size` tokens the model reads them all. Past that, a model with rotary positions (`slides`)
+    reads the last `block_size` tokens: the window slides one token per step, and its KV cache slides with
+    it (dropping the oldest keys), since attention there depends only on the distance between positions.
 
-    Both paths of `generate` follow this one policy, so with and without the cache the model reads the same
-    tokens at the same positions: the same text, by construction. The price: past `block_size`, the model
-    reads between half and all of its context (3/4 on average), never less than half. It depends on
-    `length` alone, so generating 100 tokens and then 100 more gives what generating 200 does.
+    With learned position embeddings the window cannot slide one token per step and keep a KV cache: each
+    cached key was computed at its position in the window, and sliding moves every token to a new position,
+    so every key would be recomputed at every step (no faster than no cache). So the window jumps instead:
+    when it is full, it starts again from its last `block_size // 2` tokens and then grows one token per
+    step until it is full again. With the cache, a jump costs one pass over half a window (a re-fill), and
+    every other step one new position. The price: past `block_size`, the model reads between half and all
+    of its context (3/4 on average), never less than half.
 
-    A model with relative positions (RoPE) can slide its cache instead, dropping the oldest keys: this
-    function and the re-fill branch in `generate` are the two places to change. (Sliding is then close to,
-    not equal to, a fresh pass over the window: deeper layers' cached keys still carry the dropped tokens.)
+    Both paths of `generate` follow this one policy. With learned positions, the model reads the same tokens
+    at the same positions with and without the cache: the same text, by construction. With a sliding cache
+    the two agree within block_size and stay close past it, not equal: deeper layers' cached keys still
+    carry the tokens that slid out (with one layer they are equal). The window depends on `length` alone,
+    so generating 100 tokens and then 100 more gives what generating 200 does.
     """
     if length <= block_size:
         return 0
+    if slides:
+        return length - block_size
     jump = block_size - block_size // 2  # how far the window moves each time it is full
     return -(-(length - block_size) // jump) * jump  # the first multiple of `jump` that leaves ≤ block_size
 
@@ -139,7 +143,8 @@ def generate(
     Any prompt length works: the model reads the window that `window_start` picks, at most `block_size`
     tokens. With `use_cache` (the default) each step runs the model on the new token only, reusing the
     keys and values of the others (a KV cache; models without one, like the bigram, run without); the text
-    is the same as with `use_cache=False`. With a `seed`, the same call gives the same text.
+    is the same as with `use_cache=False` (with rotary positions past block_size: close, see window_start).
+    With a `seed`, the same call gives the same text.
     """
     require(
         idx.dim() == 2 and idx.size(1) > 0,
@@ -157,18 +162,20 @@ def generate(
         generator = torch.Generator(device=idx.device).manual_seed(seed)
     was_training = model.training
     model.eval()
-    block_size = model.config.block_size
+    block_size, slides = model.config.block_size, getattr(model.config, "rope", False)
     kv_cache = model.new_kv_cache(idx.size(0)) if use_cache and hasattr(model, "new_kv_cache") else None
     cached_from = None  # where the window held in the cache starts
     for _ in range(operator.index(max_new_tokens)):
-        start = window_start(idx.size(1), block_size)
+        start = window_start(idx.size(1), block_size, slides)
         if kv_cache is None:
             logits, _ = model(idx[:, start:])
-        elif start != cached_from:  # the first step, or the window jumped: fill the cache afresh
-            kv_cache.reset()
+        elif cached_from is None or (start != cached_from and not slides):  # first step, or the window jumped
+            kv_cache.reset()  # fill the cache afresh
             logits, _ = model(idx[:, start:], kv_cache=kv_cache)
             cached_from = start
-        else:  # the window grew by the token sampled last: only that one is new
+        else:  # the window grew by the token sampled last (and, sliding, lost its oldest): one new token
+            kv_cache.drop_oldest(start - cached_from)
+            cached_from = start
             logits, _ = model(idx[:, -1:], kv_cache=kv_cache)
         probs = next_token_probs(logits[:, -1, :], temperature, top_k, top_p)
         next_id = torch.multinomial(probs, num_samples=1, generator=generator)

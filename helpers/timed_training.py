@@ -37,7 +37,13 @@ def wait_for(device: str) -> None:
         torch.mps.synchronize()
 
 
-def schedule_config(learning_rate: float, warmup: float = 0.05, min_lr_ratio: float = 0.1, weight_decay: float = 0.1):
+def schedule_config(
+    learning_rate: float,
+    warmup: float = 0.05,
+    min_lr_ratio: float = 0.1,
+    weight_decay: float = 0.1,
+    optimizer: str = "adamw",
+):
     """A TrainConfig for `lr_at_fraction`: warm-up over the share `warmup` of the budget, then cosine to the floor."""
     require(0 <= warmup <= 0.5, f"warmup is a share of the budget between 0 and 0.5, not {warmup}.")
     return TrainConfig(
@@ -45,6 +51,7 @@ def schedule_config(learning_rate: float, warmup: float = 0.05, min_lr_ratio: fl
         min_lr=learning_rate * min_lr_ratio,
         warmup_fraction=warmup,
         weight_decay=weight_decay,
+        optimizer=optimizer,
         progress=False,
     )
 
@@ -62,6 +69,8 @@ def train_for(
     device: str = "cpu",
     grad_clip: float = 1.0,
     on_eval: Callable[[dict], None] | None = None,
+    optimizer: str = "adamw",
+    clock: Callable[[], float] | None = None,
 ) -> list[dict]:
     """Train `model` on `batch_loss()` for `seconds` of training time (or for `steps` steps); return
     the evaluation records.
@@ -69,14 +78,18 @@ def train_for(
     Each record holds `seconds` (training time so far), `step`, `loss` (mean training loss since the
     last record), `lr`, and whatever `evaluate()` returns. `evaluate` runs at the start, every
     `eval_every` seconds (or steps) of training and at the end; its own time is not counted.
+    `optimizer`: "adamw", or "muon" for the blocks' matrices (helpers/optimizers.py). `clock`: what a second
+    is (default time.perf_counter); time.process_time counts only this process's CPU time, so that a busy
+    shared machine cannot shorten a run.
     A budget in steps gives the same run on any machine, however busy; one in seconds gives each
     set-up the same time, however much each step costs.
     """
     require((seconds is None) != (steps is None), "Give the budget as seconds=... or as steps=..., not both.")
     require((seconds or steps) > 0, f"The budget must be > 0, not {seconds or steps}.")
     require(eval_every is None or eval_every > 0, f"eval_every must be > 0, not {eval_every}.")
+    clock = clock or time.perf_counter
     progress = (lambda: trained / seconds) if seconds is not None else (lambda: step / steps)
-    cfg = schedule_config(learning_rate, warmup, min_lr_ratio)
+    cfg = schedule_config(learning_rate, warmup, min_lr_ratio, optimizer=optimizer)
     optimizer = make_optimizer(model, cfg, device)
     precision = training_precision(device)
     history: list[dict] = []
@@ -106,7 +119,7 @@ def train_for(
         if eval_every is not None and (trained if steps is None else step) >= next_eval:
             record()
             next_eval += eval_every
-        start = time.perf_counter()
+        start = clock()
         lr = lr_at_fraction(progress(), cfg)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -120,6 +133,6 @@ def train_for(
         losses.append(loss.detach().float())
         step += 1
         wait_for(device)  # a GPU runs behind Python: count the step when it is done
-        trained += time.perf_counter() - start
+        trained += clock() - start
     record()
     return history

@@ -30,7 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
-from . import distributed
+from . import distributed, optimizers
 from .data import Corpus
 from .device import autocast, compile_supported, fused_adamw_supported, pick_device, precision_for, use_tf32_matmuls
 from .errors import WorkshopError, require
@@ -59,6 +59,7 @@ class TrainConfig:
     warmup_fraction: float = 0.02  # budget runs: the share of the budget spent warming up
     max_minutes: float | None = None  # a cap on one fit() of a run of steps: stops early (final eval, no annealing)
     weight_decay: float = 0.1  # on matrices only (not biases, LayerNorms)
+    optimizer: str = "adamw"  # or "muon": Muon for the blocks' weight matrices, AdamW for the rest
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0  # 0 switches clipping off
@@ -126,17 +127,23 @@ class TrainConfig:
             or (_is_number(self.eval_interval_minutes) and self.eval_interval_minutes > 0),
             f"eval_interval_minutes must be a positive number of minutes, not {self.eval_interval_minutes!r}.",
         )
+        require(
+            self.optimizer in optimizers.OPTIMIZERS,
+            f"optimizer={self.optimizer!r} is unknown. Fix: use one of {', '.join(optimizers.OPTIMIZERS)}.",
+        )
 
 
-def make_optimizer(model: GPT, cfg: TrainConfig, device: str) -> torch.optim.AdamW:
-    """AdamW with weight decay on the weight matrices only; one fused kernel where PyTorch has it."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
-    extra = {"fused": True} if fused_adamw_supported(device) else {}
-    return torch.optim.AdamW(groups, lr=cfg.learning_rate, betas=(cfg.beta1, cfg.beta2), **extra)
+def make_optimizer(model: GPT, cfg: TrainConfig, device: str):
+    """AdamW with weight decay on the weight matrices only (or Muon for the blocks' matrices, cfg.optimizer);
+    one fused AdamW kernel where PyTorch has it."""
+    return optimizers.make_optimizer(
+        model,
+        cfg.optimizer,
+        lr=cfg.learning_rate,
+        weight_decay=cfg.weight_decay,
+        betas=(cfg.beta1, cfg.beta2),
+        fused=fused_adamw_supported(device),
+    )
 
 
 def is_out_of_memory(err: BaseException) -> bool:

@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from helpers import GPT, GPTConfig
-from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb11, nb12, nb13, nb14
+from helpers.exercises import nb00, nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09, nb10, nb11, nb12, nb13, nb14
 from helpers.multimodal import image_to_patches
 
 
@@ -159,6 +159,19 @@ def kv_cache_bytes_off_by(factor):
         return nb07.solution_kv_cache_bytes(n_layer, n_embd, context, batch_size, bytes_per_number) * factor
 
     return kv_cache_bytes
+
+
+# ---- nb10: the KV cache per token with grouped-query attention ----------------------------------
+def kv_bytes_head_by_head(n_layer, n_head, n_kv_head, n_embd, bytes_per_number=2):
+    head_size = n_embd // n_head
+    return sum(2 * head_size * bytes_per_number for _ in range(n_layer) for _ in range(n_kv_head))
+
+
+def kv_bytes_off_by(factor):
+    def kv_bytes_per_token(n_layer, n_head, n_kv_head, n_embd, bytes_per_number=2):
+        return nb10.solution_kv_bytes_per_token(n_layer, n_head, n_kv_head, n_embd, bytes_per_number) * factor
+
+    return kv_bytes_per_token
 
 
 # ---- nb09: the longest context -------------------------------------------------------------------
@@ -388,6 +401,25 @@ EXERCISES = {
             "bits": (kv_cache_bytes_off_by(8), r"that counts bits"),
             "in megabytes": (kv_cache_bytes_off_by(1 / 2**20), r"one whole number"),
             "a formatted string": (lambda *case: f"{nb07.solution_kv_cache_bytes(*case):,}", r"one whole number"),
+        },
+    ),
+    "nb10": Exercise(
+        nb10,
+        nb10.check_kv_bytes_per_token,
+        nb10.solution_kv_bytes_per_token,
+        right={
+            "head by head": kv_bytes_head_by_head,
+            "n_embd scaled by the share of key/value heads": lambda L, H, K, C, n=2: 2 * L * C * K // H * n,
+            "a whole float": lambda *case: float(nb10.solution_kv_bytes_per_token(*case)),
+            "a tensor": lambda *case: torch.tensor(nb10.solution_kv_bytes_per_token(*case)),
+        },
+        wrong={
+            "every query head": (lambda L, H, K, C, n=2: 2 * L * C * n, r"the cache keeps only n_kv_head heads"),
+            "keys only": (kv_bytes_off_by(1 / 2), r"two tensors, keys and values"),
+            "layers forgotten": (lambda L, H, K, C, n=2: 2 * K * (C // H) * n, r"multiply by n_layer"),
+            "numbers, not bytes": (lambda L, H, K, C, n=2: 2 * L * K * (C // H), r"multiply by bytes_per_number"),
+            "n_embd per head": (lambda L, H, K, C, n=2: 2 * L * K * C * n, r"n_embd // n_head numbers wide"),
+            "a formatted string": (lambda *case: f"{nb10.solution_kv_bytes_per_token(*case):,}", r"one whole number"),
         },
     ),
     "nb08": Exercise(

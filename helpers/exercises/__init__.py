@@ -102,3 +102,25 @@ def as_bool(answer) -> bool | None:
         return bool(answer)
     value = as_number(answer)
     return bool(value) if value in (0, 1) else None
+
+
+def first_wrong_count(
+    your_fn, cases, solution, case_text, wrong_text, what_is_off, call=attempt, returns="the number of bytes"
+):
+    """The hint for the first case where `your_fn` does not return `solution`'s whole number, or None if none.
+
+    `case_text(case)` says the case in words, `wrong_text(expected, answer)` how far off the answer is,
+    `what_is_off(case, answer)` which slip it looks like (the KV-cache size checkers of notebooks 07 and 10);
+    `call`: the checker module's `attempt` (tests watch that every call goes through it).
+    """
+    for case in cases:
+        expected = solution(*case)
+        got, problem = call(your_fn, *case, where=f" for {case}", returns=returns)
+        if problem:
+            return problem
+        answer = as_whole_number(got)
+        if answer is None:
+            return f"for {case_text(case)} you returned {describe(got)}: return {returns}, one whole number."
+        if answer != expected:
+            return f"for {case_text(case)} {wrong_text(expected, answer)} Hint: {what_is_off(case, answer)}"
+    return None

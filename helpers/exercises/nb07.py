@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import as_whole_number, attempt, checker, describe, report
+from . import attempt, checker, first_wrong_count, report
 
 CASES = [  # n_layer, n_embd, context, batch_size, bytes_per_number
     (6, 384, 256, 1, 4),  # the workshop model, fp32
@@ -41,22 +41,15 @@ def what_is_off(case, answer: int) -> str:
 @checker
 def check_kv_cache_bytes(your_fn) -> bool:
     """Runs `your_fn(n_layer, n_embd, context, batch_size, bytes_per_number)` on a few model shapes."""
-    for case in CASES:
-        expected = solution_kv_cache_bytes(*case)
-        n_layer, n_embd, context, batch_size, nbytes = case
-        shape = f"{n_layer} layers, {n_embd} wide, context {context}, batch {batch_size}, {nbytes} bytes per number"
-        got, problem = attempt(your_fn, *case, where=f" for {case}", returns="the number of bytes")
-        if problem:
-            return report(False, "", problem)
-        answer = as_whole_number(got)
-        if answer is None:
-            return report(
-                False, "", f"for {shape} you returned {describe(got)}: return the number of bytes, one whole number."
-            )
-        if answer != expected:
-            return report(
-                False,
-                "",
-                f"for {shape} the cache takes {expected:,} bytes, yours says {answer:,}. Hint: {what_is_off(case, answer)}",
-            )
+    hint = first_wrong_count(
+        your_fn,
+        CASES,
+        solution_kv_cache_bytes,
+        lambda c: f"{c[0]} layers, {c[1]} wide, context {c[2]}, batch {c[3]}, {c[4]} bytes per number",
+        lambda expected, answer: f"the cache takes {expected:,} bytes, yours says {answer:,}.",
+        what_is_off,
+        call=attempt,
+    )
+    if hint:
+        return report(False, "", hint)
     return report(True, "you can size a KV cache before allocating it.", "")
