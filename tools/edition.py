@@ -189,7 +189,7 @@ def github_links(text: str, page: Path, source_dir: Path, site_src: Path, repo: 
 
 
 def mkdocs_config(repo: str, pages: list[tuple[str, str]]) -> str:
-    nav = "\n".join(f"      - {title!r}: {path}" for title, path in pages)
+    nav = "\n".join(["  - Notebooks:"] + [f"      - {title!r}: {path}" for title, path in pages]) if pages else ""
     return f"""# Written by tools/edition.py; rebuilt on each run.
 site_name: "gpt-from-scratch: the reader's edition"
 site_url: {site_url(repo)}
@@ -211,7 +211,6 @@ validation:
 nav:
   - Home: index.md
   - "Instructor guide": docs/instructor.md
-  - Notebooks:
 {nav}
 """
 
@@ -259,6 +258,7 @@ def build_site(build: Path, repo: str, paths: list[Path]) -> list[str]:
         [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(build / "mkdocs.yml")],
         capture_output=True,
         text=True,
+        cwd=build,  # mkdocs-jupyter keeps its cache in .cache/ of the current folder
     )
     require(
         done.returncode == 0,
