@@ -85,8 +85,8 @@ def widget_models(nb) -> dict:
 
 
 def widget_parts(model_id: str, models: dict) -> tuple[list[str], list[bytes]]:
-    """What a widget showed when executed, in display order: its controls' settings and texts (as HTML)
-    and its images (PNG bytes)."""
+    """What a widget showed when executed, in display order: its controls' settings and texts (as HTML,
+    a progress bar as an HTML <progress>) and its images (PNG bytes)."""
     texts, images = [], []
 
     def walk(ref: str) -> None:
@@ -103,6 +103,8 @@ def widget_parts(model_id: str, models: dict) -> tuple[list[str], list[bytes]]:
         elif name in ("TextModel", "TextareaModel", "LabelModel"):
             value = html.escape(str(state.get("value", "")))
             texts.append(f"{label} <code>{value}</code>" if label else f"<pre>{value}</pre>")
+        elif name in ("FloatProgressModel", "IntProgressModel"):
+            texts.append(f'<progress value="{state.get("value", 0)}" max="{state.get("max", 100)}"></progress>')
         elif "Slider" in name or name in ("IntTextModel", "FloatTextModel", "CheckboxModel"):
             texts.append(f"{label} <code>{html.escape(str(state.get('value')))}</code>")
         elif name == "DropdownModel":
@@ -119,6 +121,8 @@ def widget_parts(model_id: str, models: dict) -> tuple[list[str], list[bytes]]:
 def still_outputs(output, models: dict) -> list:
     """A widget's output as static outputs: a note, its settings and texts, then its images."""
     texts, images = widget_parts(output["data"][WIDGET_VIEW]["model_id"], models)
+    if any(t.startswith("<progress") for t in texts):  # tqdm's bar: its last state, on one line
+        return [nbformat.v4.new_output("display_data", data={"text/html": f"<div>{' '.join(texts)}</div>"})]
     note = (
         "<p><strong>Interactive widget</strong>: a static page cannot run it. Below is what it showed when this "
         "page was executed, with its default settings; open the notebook in Colab or Jupyter to move its "

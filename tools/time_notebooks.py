@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import executor  # noqa: E402  (tools/executor.py: the one executor, shared with tools/edition.py)
 import nb as nbtool  # noqa: E402  (tools/nb.py: the notebooks' titles, and replacing between markers)
-from executor import SLOWEST_KEPT, first_line  # noqa: E402,F401  (part of this module's interface)
+from executor import SLOWEST_KEPT, cell_seconds, first_line  # noqa: E402,F401  (part of this module's interface)
 
 from helpers.device import pick_device  # noqa: E402
 from helpers.preflight import speed_probe  # noqa: E402
