@@ -23,7 +23,9 @@ Why MkDocs with mkdocs-jupyter: it renders executed notebooks as they are (execu
 nbconvert, which the project already has; it brings a handful of pure-Python packages (mkdocs,
 mkdocs-material, jupytext), builds in seconds, and publishes with one `mkdocs build`. Jupyter Book 1.x
 brings Sphinx and its extensions (many more packages) and its own execution cache, which would duplicate
-tools/executor.py; Jupyter Book 2 is a Node.js tool. Requirements: requirements-edition.txt.
+tools/executor.py; Jupyter Book 2 is a Node.js tool. Requirements: requirements-edition.txt. MkDocs 1.6
+and Material are in maintenance (Material announces its end of life for May 2027; its successor, Zensical,
+reads the same mkdocs.yml): the configuration is one function here, mkdocs_config().
 
 What it does not know: whether the pages read well, or anything about hosting but the GitHub Pages
 address (from `[tool.gpt-from-scratch] github`, as tools/nb.py derives the badges' owner/name).
@@ -37,6 +39,7 @@ import copy
 import html
 import importlib.util
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -192,8 +195,28 @@ def github_links(text: str, page: Path, source_dir: Path, site_src: Path, repo: 
     return LINK.sub(fix, text)
 
 
-def mkdocs_config(repo: str, pages: list[tuple[str, str]]) -> str:
-    nav = "\n".join(["  - Notebooks:"] + [f"      - {title!r}: {path}" for title, path in pages]) if pages else ""
+def doc_pages(site_src: Path) -> list[tuple[str, str]]:
+    """The guides in docs/, the instructor's first, each titled by its first heading."""
+    docs = sorted((site_src / "docs").glob("*.md"), key=lambda d: (d.name != "instructor.md", d.name))
+    pages = []
+    for doc in docs:
+        heading = next(
+            (line[2:].strip() for line in doc.read_text(encoding="utf-8").splitlines() if line.startswith("# ")),
+            doc.stem,
+        )
+        pages.append((heading, f"docs/{doc.name}"))
+    return pages
+
+
+def mkdocs_config(repo: str, pages: list[tuple[str, str]], guides: list[tuple[str, str]]) -> str:
+    guide_nav = "\n".join(f"  - {json.dumps(title, ensure_ascii=False)}: {path}" for title, path in guides)
+    nav = (
+        "\n".join(
+            ["  - Notebooks:"] + [f"      - {json.dumps(title, ensure_ascii=False)}: {path}" for title, path in pages]
+        )
+        if pages
+        else ""
+    )
     return f"""# Written by tools/edition.py; rebuilt on each run.
 site_name: "gpt-from-scratch: the reader's edition"
 site_url: {site_url(repo)}
@@ -214,7 +237,7 @@ validation:
     unrecognized_links: info
 nav:
   - Home: index.md
-  - "Instructor guide": docs/instructor.md
+{guide_nav}
 {nav}
 """
 
@@ -256,7 +279,7 @@ def build_site(build: Path, repo: str, paths: list[Path]) -> list[str]:
     for target, (text, source_dir) in texts.items():
         page = target.relative_to(site_src)
         target.write_text(github_links(text, page, source_dir, site_src, repo), encoding="utf-8")
-    (build / "mkdocs.yml").write_text(mkdocs_config(repo, pages), encoding="utf-8")
+    (build / "mkdocs.yml").write_text(mkdocs_config(repo, pages, doc_pages(site_src)), encoding="utf-8")
     shutil.rmtree(build / "site", ignore_errors=True)
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(build / "mkdocs.yml")],
