@@ -203,6 +203,7 @@ def execute(path: Path, out_dir: Path, smoke: bool, timeout: int, root: Path = R
     nb = nbformat.read(path, as_version=4)
     fingerprints = fingerprint(path, root)
     kind, what = machine()
+    at_commit = commit(root)  # before the run: a commit made while it runs is not the one it ran
     started = dt.datetime.now(dt.timezone.utc)
     before = os.environ.get("WORKSHOP_SMOKE")
     os.environ["WORKSHOP_SMOKE"] = "1" if smoke else "0"  # the kernel inherits it
@@ -233,7 +234,7 @@ def execute(path: Path, out_dir: Path, smoke: bool, timeout: int, root: Path = R
         "kind": kind,
         "machine": what,
         "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit(root),
+        "commit": at_commit,
         "seconds": result.seconds,
         "error": error,
         "fingerprint": fingerprints,
