@@ -120,6 +120,18 @@ def test_a_second_build_executes_nothing_that_is_current(smoke_edition, capsys):
     assert "nothing to execute" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_a_stale_copy_is_named(smoke_edition, capsys):
+    nb = nbformat.read(smoke_edition / "notebooks" / "02_bigram.ipynb", as_version=4)
+    nb.metadata[executor.STAMP]["fingerprint"]["helpers"] = "changed since"
+    nbformat.write(nb, smoke_edition / "notebooks" / "02_bigram.ipynb")
+    try:
+        assert edition.main(["--smoke", "--site-only", "--out", str(smoke_edition)]) == 0
+        assert "on the site but stale: 02_bigram.ipynb" in capsys.readouterr().err
+    finally:
+        assert edition.main(["--smoke", "--out", str(smoke_edition), "02"]) == 0  # current again
+
+
 # ---- in a browser -----------------------------------------------------------------------------------
 @pytest.fixture
 def served(smoke_edition):

@@ -408,6 +408,15 @@ def run(args) -> int:
             print(export_result(build, repo))
         except WorkshopError as err:
             left_out.append(f"README result not exported: {err}")
+    stale = [
+        p.name
+        for p in nbtool.notebook_paths(ROOT)
+        if executor.executed_copy(build / "notebooks", p).is_file()
+        and not executor.is_current(p, build / "notebooks", args.smoke)
+        and p.stem not in {r.notebook for r in failed}
+    ]
+    if stale:  # on the site, but executed before its notebook or helpers changed (or in the other mode)
+        print(f"on the site but stale: {', '.join(stale)} (python tools/edition.py executes them)", file=sys.stderr)
     for result in failed:
         print(f"FAILED {result.notebook}: {result.error}", file=sys.stderr)
     for line in left_out:

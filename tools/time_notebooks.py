@@ -141,12 +141,22 @@ def timing_table(root: Path, record: dict) -> str:
         slow = cpu["slowest"][0] if cpu and cpu["slowest"] else None
         slow_text = f"cell {slow['cell']} `{slow['line']}`: {minutes(slow['seconds'])}" if slow else ""
         rows.append(f"| {path.name[:2]} · {title} | {cells[0]} | {cells[1]} | {slow_text} |")
-    machines = sorted({(r["kind"], r["machine"], r["date"], r["load"]) for r in record["runs"] if r["mode"] == "full"})
+    machines: dict[tuple, list[float]] = {}  # (kind, machine, date): the 1-minute load averages before and after
+    for r in record["runs"]:
+        if r["mode"] == "full":
+            loads = machines.setdefault((r["kind"], r["machine"], r["date"]), [])
+            loads += [float(part.split()[0]) for part in r["load"].split("/") if part.strip()[:1].isdigit()]
     notes = [
-        f"- {kind.upper()} runs: {what}, {date}, load average before/after {load}"
-        for kind, what, date, load in machines
+        f"- {kind.upper()} runs: {what}, {date}, 1-minute load average "
+        + (f"{min(loads):.1f}–{max(loads):.1f} before and after each notebook" if loads else "unknown")
+        for (kind, what, date), loads in sorted(machines.items())
     ]
-    command = "Measured with `python tools/time_notebooks.py` (each notebook in a fresh kernel, WORKSHOP_SMOKE=0)."
+    commands = sorted({r["command"] for r in record["runs"] if r["mode"] == "full"}) or [
+        "python tools/time_notebooks.py"
+    ]
+    command = (
+        f"Measured with {' and '.join(f'`{c}`' for c in commands)} (each notebook in a fresh kernel, WORKSHOP_SMOKE=0)."
+    )
     return "\n".join(rows + ["", command, *notes])
 
 
