@@ -294,7 +294,9 @@ def test_the_readme_links_to_the_site_and_shows_the_exported_result():
     start, end = edition.README_MARKERS
     assert start in text and end in text, "README.md lacks the edition markers"
     block = text.split(start, 1)[1].split(end, 1)[0]
-    assert edition.site_url(nbtool.configured_repo(REPO)) in block, "the README does not link to the site"
+    assert edition.site_url(nbtool.configured_repo(REPO)) in block, (
+        "the README does not link to the site. Fix: python tools/edition.py --site-only --export"
+    )
     image = edition.RESULT_IMAGE.relative_to(REPO).as_posix()
     assert f"]({image})" in block and edition.RESULT_IMAGE.is_file(), "the README does not show the exported plot"
     assert edition.RESULT_IMAGE.stat().st_size < 60_000, "the README's plot should stay a few tens of KB"
