@@ -219,6 +219,16 @@ def test_a_failing_cell_is_recorded_and_its_copy_never_current(tmp_path):
     assert not executor.is_current(path, tmp_path / "out", smoke=True, root=tmp_path)
 
 
+def test_the_run_notebook_05_resumes_is_set_aside_not_lost(tmp_path):
+    (tmp_path / "runs" / "notebook").mkdir(parents=True)
+    (tmp_path / "runs" / "notebook" / "last.safetensors").write_text("old run")
+    assert executor.set_aside_run(tmp_path / "notebooks" / "01_tokenizer.ipynb", tmp_path) is None
+    previous = executor.set_aside_run(tmp_path / "notebooks" / "05_training.ipynb", tmp_path)
+    assert previous == tmp_path / "runs" / "notebook.previous" and not (tmp_path / "runs" / "notebook").exists()
+    assert (previous / "last.safetensors").read_text() == "old run"
+    assert executor.set_aside_run(tmp_path / "notebooks" / "05_training.ipynb", tmp_path) is None  # nothing to move
+
+
 def test_a_copy_is_current_only_in_its_own_mode_and_with_its_own_source(tmp_path):
     path = fake_checkout(tmp_path)
     out = tmp_path / "out"

@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import os
 import platform
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -166,6 +167,26 @@ def is_current(path: Path, out_dir: Path, smoke: bool, root: Path = ROOT) -> boo
 
 
 # ---- running --------------------------------------------------------------------------------------
+# The run folder a notebook resumes when it exists (helpers.runs.resume_or_start): notebook 05's main run,
+# runs/notebook (helpers.notebook.notebook_run_dir). Executed in full mode, the notebook starts it fresh,
+# as on an attendee's first day, so that its page and its time are a whole run's, not a resumed one's;
+# the old folder is kept beside it as runs/notebook.previous (replacing the one before).
+RESUMED_RUNS = {"05": "notebook"}
+
+
+def set_aside_run(path: Path, root: Path = ROOT) -> Path | None:
+    """Move the run `path` would resume to <name>.previous; the folder it now holds, if any."""
+    name = RESUMED_RUNS.get(path.name[:2])
+    folder = root / "runs" / name if name else None
+    if folder is None or not folder.exists():
+        return None
+    previous = folder.with_name(folder.name + ".previous")
+    if previous.exists():
+        shutil.rmtree(previous)
+    folder.rename(previous)
+    return previous
+
+
 @dataclass
 class Execution:
     """One notebook's run: its time, slowest cells, and the first error (None when every cell ran)."""
@@ -201,6 +222,10 @@ def execute(path: Path, out_dir: Path, smoke: bool, timeout: int, root: Path = R
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(path, as_version=4)
+    if not smoke and (previous := set_aside_run(path, root)) is not None:
+        print(
+            f"{path.name}: its previous run is kept in {previous.relative_to(root)}; this one starts fresh", flush=True
+        )
     fingerprints = fingerprint(path, root)
     kind, what = machine()
     at_commit = commit(root)  # before the run: a commit made while it runs is not the one it ran
