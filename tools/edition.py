@@ -11,6 +11,7 @@ bottom in a fresh kernel; its executed copy goes to build/edition/notebooks/ (gi
 mode its time goes to docs/timings.json and the instructor guide's table (one run serves both). A copy
 is current, and not executed again, while the notebook and the helpers modules it imports are unchanged;
 what one notebook reads from another's run (notebook 05's model) is not tracked: after 05 changes, --force.
+Executed in full mode, notebook 05 starts its run fresh (the previous one is kept in runs/notebook.previous).
 
 The site (build/edition/site/): the README as its front page, docs/ (the instructor guide), and each
 notebook as a page with its outputs, its Colab badge, and a line saying where, when and at which commit
