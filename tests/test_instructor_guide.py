@@ -58,7 +58,7 @@ def test_recorded_times_fill_their_cells_and_the_rest_say_not_measured():
     assert "| **1m 05s** | **12s** | cell 21 `trainer = resume_or_start(...)`: 50s |" in first
     others = [r for r in rows if r.startswith("| ") and r[2:4].isdigit() and not r.startswith(f"| {name[:2]} ")]
     assert others and all(r.count("not measured yet") == 2 for r in others)  # smoke runs never count
-    assert "- CPU runs: a cpu, 2026-11-25, load average before/after 1.0 / 1.2" in rows
+    assert "- CPU runs: a cpu, 2026-11-25, 1-minute load average 1.0–1.2 before and after each notebook" in rows
 
 
 def test_the_record_keeps_the_latest_run_per_notebook_machine_and_mode():
@@ -84,7 +84,8 @@ def test_cell_times_come_from_nbclients_timestamps():
 def test_the_script_runs_a_notebook_and_records_it(tmp_path, corpus_path, monkeypatch):
     monkeypatch.setenv("WORKSHOP_CORPUS", str(corpus_path))
     record = tmp_path / "timings.json"
-    assert timing.main(["--smoke", "01", "--record", str(record)]) == 0
+    assert timing.main(["--smoke", "01", "--record", str(record), "--out", str(tmp_path / "executed")]) == 0
+    assert (tmp_path / "executed" / "01_tokenizer.ipynb").is_file(), "the executed copy was not kept"
     (entry,) = json.loads(record.read_text())["runs"]
     assert entry["notebook"] == "01_tokenizer" and entry["mode"] == "smoke" and entry["seconds"] > 0
     assert len(entry["slowest"]) == timing.SLOWEST_KEPT and all(s["seconds"] >= 0 for s in entry["slowest"])

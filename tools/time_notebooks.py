@@ -6,7 +6,9 @@
     python tools/time_notebooks.py --smoke 01 --record /tmp/t.json   # try the script in seconds
 
 Each notebook runs top to bottom in a fresh Jupyter kernel (nbclient), with WORKSHOP_SMOKE=0 (what a
-learner runs); its outputs are not written back (the .ipynb stays clean). The record,
+learner runs), through tools/executor.py, the executor tools/edition.py uses too: the executed copy goes
+to build/edition/notebooks/ (the reader's edition), never back into the clean .ipynb. `python tools/edition.py`
+records the same way while it executes, so one full-mode run serves both. The record,
 docs/timings.json, keeps for each notebook and kind of machine (CPU, GPU) the latest run: its seconds,
 its slowest cells (what to pre-run, what to warn the room about), the machine, the load average before
 and after, the date, the command, and the machine's speed as `python -m helpers.doctor` probes it (the
@@ -22,17 +24,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
+import executor  # noqa: E402  (tools/executor.py: the one executor, shared with tools/edition.py)
 import nb as nbtool  # noqa: E402  (tools/nb.py: the notebooks' titles, and replacing between markers)
+from executor import SLOWEST_KEPT, cell_seconds, first_line  # noqa: E402,F401  (part of this module's interface)
 
 from helpers.device import pick_device  # noqa: E402
 from helpers.preflight import speed_probe  # noqa: E402
@@ -40,76 +41,64 @@ from helpers.preflight import speed_probe  # noqa: E402
 RECORD = ROOT / "docs" / "timings.json"
 GUIDE = ROOT / "docs" / "instructor.md"
 MARKERS = ("<!-- timings:start -->", "<!-- timings:end -->")
-SLOWEST_KEPT = 3
+EDITION = ROOT / "build" / "edition"  # where full-mode runs keep their executed copies (the reader's edition)
 
 
-# ---- running ----------------------------------------------------------------------------------
-def machine() -> tuple[str, str]:
-    """(kind, description): kind is 'gpu' or 'cpu', the table's two columns."""
-    import torch
-
-    from helpers.device import pick_device, precision_for
-
-    device = pick_device()
-    if device == "cuda":
-        what = f"{torch.cuda.get_device_name(0)}, {precision_for(device)}"
-    else:
-        what = f"{os.cpu_count()} CPU threads ({platform.machine()}), {device}, {precision_for(device)}"
-    return ("gpu" if device in ("cuda", "mps") else "cpu"), f"{what}; torch {torch.__version__}"
+# ---- running and recording ------------------------------------------------------------------------
+def probe_machine(smoke: bool):
+    """The machine's speed, as helpers.doctor probes it (it scales full-mode times by it); smoke: a quick probe."""
+    return speed_probe(pick_device(), seconds=1 if smoke else 10, preset_name="smoke" if smoke else "auto")
 
 
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except (AttributeError, OSError):
-        return "unknown"
-
-
-def cell_seconds(cell) -> float:
-    """A cell's run time from the timestamps nbclient records in its metadata."""
-    timing = cell.metadata.get("execution", {})
-    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
-    if not (start and end):
-        return 0.0
-    parse = dt.datetime.fromisoformat
-    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
-
-
-def first_line(source: str) -> str:
-    lines = [line for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    return (lines[0] if lines else source.splitlines()[0] if source else "")[:70]
-
-
-def run_notebook(path: Path, smoke: bool, timeout: int) -> dict:
-    """Run one notebook where it lives (its outputs are not saved); its time and slowest cells.
-
-    Notebook 05 writes its run to runs/notebook, which 06 and 11 then load, as on the day.
-    """
-    import nbclient
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    before = os.environ.get("WORKSHOP_SMOKE")
-    os.environ["WORKSHOP_SMOKE"] = "1" if smoke else "0"  # the kernel inherits it
-    try:
-        began = time.perf_counter()
-        nbclient.NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-        ).execute()
-        seconds = time.perf_counter() - began
-    finally:
-        if before is None:
-            os.environ.pop("WORKSHOP_SMOKE")
-        else:
-            os.environ["WORKSHOP_SMOKE"] = before
-    code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    slowest = sorted(code, key=lambda ic: -cell_seconds(ic[1]))[:SLOWEST_KEPT]
-    return {
-        "seconds": round(seconds, 1),
-        "slowest": [
-            {"cell": i, "line": first_line(c.source), "seconds": round(cell_seconds(c), 1)} for i, c in slowest
-        ],
-    }
+def execute_and_record(
+    paths: list[Path],
+    out_dir: Path,
+    smoke: bool,
+    timeout: int,
+    record_path: Path | None,
+    command: str,
+    force: bool = True,
+) -> list[executor.Execution]:
+    """Run each notebook that is not current (all with `force`) through the one executor, keeping its
+    executed copy in `out_dir`; record each run's time in `record_path` (None: no record) as it ends."""
+    todo = [p for p in paths if force or not executor.is_current(p, out_dir, smoke)]
+    if not todo:
+        return []
+    kind, what = executor.machine()
+    probe = probe_machine(smoke) if record_path is not None else None
+    record = read_record(record_path) if record_path is not None else None
+    done = []
+    for path in todo:
+        load_before = executor.load_average()
+        result = executor.execute(path, out_dir, smoke, timeout)
+        done.append(result)
+        load = f"{load_before} / {executor.load_average()}"
+        outcome = f"FAILED: {result.error.splitlines()[-1]}" if result.error else "ok"
+        print(
+            f"{path.name}: {minutes(result.seconds)} ({'smoke' if smoke else 'full'}, {what}, load {load}) {outcome}",
+            flush=True,
+        )
+        if record is None or result.error:  # a failed run's time says nothing about the notebook
+            continue
+        remember(
+            record,
+            {
+                "notebook": path.stem,
+                "mode": "smoke" if smoke else "full",
+                "kind": kind,
+                "machine": what,
+                "date": dt.date.today().isoformat(),
+                "load": load,
+                "command": command,
+                "probe_preset": probe.preset,
+                "probe_tokens_per_s": round(probe.tokens_per_s),
+                "seconds": result.seconds,
+                "slowest": result.slowest,
+            },
+        )
+        record_path.parent.mkdir(parents=True, exist_ok=True)
+        record_path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")  # after each notebook
+    return done
 
 
 # ---- the record and the table ------------------------------------------------------------------
@@ -152,12 +141,22 @@ def timing_table(root: Path, record: dict) -> str:
         slow = cpu["slowest"][0] if cpu and cpu["slowest"] else None
         slow_text = f"cell {slow['cell']} `{slow['line']}`: {minutes(slow['seconds'])}" if slow else ""
         rows.append(f"| {path.name[:2]} · {title} | {cells[0]} | {cells[1]} | {slow_text} |")
-    machines = sorted({(r["kind"], r["machine"], r["date"], r["load"]) for r in record["runs"] if r["mode"] == "full"})
+    machines: dict[tuple, list[float]] = {}  # (kind, machine, date): the 1-minute load averages before and after
+    for r in record["runs"]:
+        if r["mode"] == "full":
+            loads = machines.setdefault((r["kind"], r["machine"], r["date"]), [])
+            loads += [float(part.split()[0]) for part in r["load"].split("/") if part.strip()[:1].isdigit()]
     notes = [
-        f"- {kind.upper()} runs: {what}, {date}, load average before/after {load}"
-        for kind, what, date, load in machines
+        f"- {kind.upper()} runs: {what}, {date}, 1-minute load average "
+        + (f"{min(loads):.1f}–{max(loads):.1f} before and after each notebook" if loads else "unknown")
+        for (kind, what, date), loads in sorted(machines.items())
     ]
-    command = "Measured with `python tools/time_notebooks.py` (each notebook in a fresh kernel, WORKSHOP_SMOKE=0)."
+    commands = sorted({r["command"] for r in record["runs"] if r["mode"] == "full"}) or [
+        "python tools/time_notebooks.py"
+    ]
+    command = (
+        f"Measured with {' and '.join(f'`{c}`' for c in commands)} (each notebook in a fresh kernel, WORKSHOP_SMOKE=0)."
+    )
     return "\n".join(rows + ["", command, *notes])
 
 
@@ -178,36 +177,15 @@ def main(argv=None) -> int:
     parser.add_argument("--smoke", action="store_true", help="run in smoke mode (to try the script)")
     parser.add_argument("--record", type=Path, default=RECORD, help="the record to update (default docs/timings.json)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds a cell may take")
+    parser.add_argument("--out", type=Path, help="where the executed copies go (default: the reader's edition's)")
     args = parser.parse_args(argv)
     record = read_record(args.record)
     if not args.render:
-        kind, what = machine()
-        # the machine's speed, as helpers.doctor probes it (it scales full-mode times by it; smoke runs: a quick probe)
-        probe = speed_probe(
-            pick_device(), seconds=1 if args.smoke else 10, preset_name="smoke" if args.smoke else "auto"
-        )
         paths = [p for p in nbtool.notebook_paths(ROOT) if not args.numbers or p.name[:2] in args.numbers]
-        for path in paths:
-            load_before = load_average()
-            result = run_notebook(path, args.smoke, args.timeout)
-            entry = {
-                "notebook": path.stem,
-                "mode": "smoke" if args.smoke else "full",
-                "kind": kind,
-                "machine": what,
-                "date": dt.date.today().isoformat(),
-                "load": f"{load_before} / {load_average()}",
-                "command": "python tools/time_notebooks.py" + (" --smoke" if args.smoke else ""),
-                "probe_preset": probe.preset,
-                "probe_tokens_per_s": round(probe.tokens_per_s),
-                **result,
-            }
-            remember(record, entry)
-            args.record.parent.mkdir(parents=True, exist_ok=True)
-            args.record.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")  # after each notebook
-            print(
-                f"{path.name}: {minutes(result['seconds'])} ({entry['mode']}, {what}, load {entry['load']})", flush=True
-            )
+        out_dir = args.out or (EDITION.with_name("edition-smoke") if args.smoke else EDITION) / "notebooks"
+        command = "python tools/time_notebooks.py" + (" --smoke" if args.smoke else "")
+        execute_and_record(paths, out_dir, args.smoke, args.timeout, args.record, command)
+        record = read_record(args.record)
     if args.record == RECORD:
         GUIDE.write_text(render(ROOT, record), encoding="utf-8")
         print(f"{GUIDE.relative_to(ROOT)}: timing table in step with {RECORD.relative_to(ROOT)}")
