@@ -387,8 +387,8 @@ def run(args) -> int:
     require(not (args.site_only and args.force), "--site-only executes nothing, so --force has no meaning with it")
     build = args.out or (SMOKE_BUILD if args.smoke else BUILD)
     repo = nbtool.configured_repo(ROOT)
+    chosen = selected(args.numbers)  # the arguments first, then what the machine lacks
     require_site_tools()  # before hours of execution, not after
-    chosen = selected(args.numbers)
     failed = []
     if not args.site_only:
         record = None if args.smoke else timing.RECORD
