@@ -160,44 +160,57 @@ def uses_trained_model(path: Path) -> bool:
     return "trained_model(" in path.read_text(encoding="utf-8")
 
 
-def timing_rows(root: Path, record: dict, mode: str, alone: bool = False) -> list[str]:
-    """One row per notebook: its time in `mode` on a CPU and on a GPU, and its slowest cell. `alone`: only
-    the notebooks that load notebook 05's model, and those with a run recorded in that mode."""
-    runs = {(r["notebook"], r["kind"]): r for r in record["runs"] if r["mode"] == mode}
-    what = "opened alone, full mode" if alone else "full mode"
+MAIN_COLUMNS = (("full", "cpu", "full mode, laptop CPU"), ("full", "gpu", "full mode, GPU"))
+ALONE_COLUMNS = (
+    ("full" + ALONE, "cpu", "full mode, laptop CPU"),
+    ("full" + ALONE, "gpu", "full mode, GPU"),
+    ("smoke" + ALONE, "cpu", "smoke mode (as in CI), CPU"),
+)
+
+
+def timing_rows(root: Path, record: dict, columns=MAIN_COLUMNS, alone: bool = False) -> list[str]:
+    """One row per notebook: its time in each (mode, kind) column, and its slowest cell in the first column's
+    run. `alone`: only the notebooks that load notebook 05's model, and those with a run recorded alone."""
+    runs = {(r["notebook"], r["mode"], r["kind"]): r for r in record["runs"]}
+    first = columns[0]
     rows = [
-        f"| notebook{' (opened alone)' if alone else ''} | {what}, laptop CPU | {what}, GPU | slowest cell (CPU run) |",
-        "|---|---|---|---|",
+        "| notebook"
+        + (" (opened alone)" if alone else "")
+        + " | "
+        + " | ".join(header for _, _, header in columns)
+        + f" | slowest cell ({first[2]}) |",
+        "|---" * (len(columns) + 2) + "|",
     ]
     for path, title in nbtool.titles(root):
-        if alone and not (uses_trained_model(path) or any(n == path.stem for n, _ in runs)):
+        recorded = any((path.stem, mode, kind) in runs for mode, kind, _ in columns)
+        if alone and not (uses_trained_model(path) or recorded):
             continue
         cells = []
-        for kind in ("cpu", "gpu"):
-            run = runs.get((path.stem, kind))
+        for mode, kind, _ in columns:
+            run = runs.get((path.stem, mode, kind))
             cells.append(f"**{minutes(run['seconds'])}**" if run else "not measured yet")
-        cpu = runs.get((path.stem, "cpu"))
-        slow = cpu["slowest"][0] if cpu and cpu["slowest"] else None
+        main = runs.get((path.stem, first[0], first[1]))
+        slow = main["slowest"][0] if main and main["slowest"] else None
         slow_text = f"cell {slow['cell']} `{slow['line']}`: {minutes(slow['seconds'])}" if slow else ""
-        rows.append(f"| {path.name[:2]} · {title} | {cells[0]} | {cells[1]} | {slow_text} |")
+        rows.append(f"| {path.name[:2]} · {title} | {' | '.join(cells)} | {slow_text} |")
     return rows
 
 
 def timing_table(root: Path, record: dict) -> str:
     """The full-mode table (every notebook), then the table of the notebooks opened alone (--alone)."""
-    full = ("full", "full" + ALONE)
+    shown = {mode for mode, _, _ in MAIN_COLUMNS + ALONE_COLUMNS}
     alone = [
         "",
         "Opened alone (a late arrival, a new runtime): each notebook in a fresh copy of the repository without "
         "`runs/` (`python tools/time_notebooks.py --alone`), so one that loads notebook 05's model trains a "
         "quick one first (`helpers.notebook.quick_model`):",
         "",
-        *timing_rows(root, record, "full" + ALONE, alone=True),
+        *timing_rows(root, record, ALONE_COLUMNS, alone=True),
     ]
-    rows = timing_rows(root, record, "full") + alone
+    rows = timing_rows(root, record) + alone
     machines: dict[tuple, list[float]] = {}  # (kind, machine, date): the 1-minute load averages before and after
     for r in record["runs"]:
-        if r["mode"] in full:
+        if r["mode"] in shown:
             loads = machines.setdefault((r["kind"], r["machine"], r["date"]), [])
             loads += [float(part.split()[0]) for part in r["load"].split("/") if part.strip()[:1].isdigit()]
     notes = [
@@ -205,9 +218,12 @@ def timing_table(root: Path, record: dict) -> str:
         + (f"{min(loads):.1f}–{max(loads):.1f} before and after each notebook" if loads else "unknown")
         for (kind, what, date), loads in sorted(machines.items())
     ]
-    commands = sorted({r["command"] for r in record["runs"] if r["mode"] in full}) or ["python tools/time_notebooks.py"]
+    commands = sorted({r["command"] for r in record["runs"] if r["mode"] in shown}) or [
+        "python tools/time_notebooks.py"
+    ]
     command = (
-        f"Measured with {' and '.join(f'`{c}`' for c in commands)} (each notebook in a fresh kernel, WORKSHOP_SMOKE=0)."
+        f"Measured with {' and '.join(f'`{c}`' for c in commands)} (each notebook in a fresh kernel, "
+        "WORKSHOP_SMOKE=0; 1 for the smoke column)."
     )
     return "\n".join(rows + ["", command, *notes])
 
