@@ -57,6 +57,7 @@ def test_the_smoke_preset_is_refused_before_training(tmp_path):
         (["live", "--at", "1.5"], "--at 1.5"),
         (["live", "--at", "0"], "--at 0"),
         (["live", "--minutes", "-2"], "--minutes -2"),
+        (["edition", "--width", "0"], "--width 0"),
     ],
 )
 def test_bad_arguments_are_named(argv, message, capsys):

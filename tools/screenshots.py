@@ -197,6 +197,7 @@ def run(args) -> int:
     require(not unknown, f"no picture named {', '.join(unknown)}; the pictures are {', '.join(PICTURES)}")
     require(0 < args.at < 1, f"--at {args.at}: give a fraction of the run between 0 and 1 (e.g. 0.67)")
     require(args.minutes is None or args.minutes > 0, f"--minutes {args.minutes}: give a positive number")
+    require(args.width >= 100, f"--width {args.width}: give a width in pixels of 100 or more")
     out = args.out if args.out.is_absolute() else ROOT / args.out
     done = []
     if "live" in wanted:
