@@ -51,7 +51,7 @@ RECORD = ROOT / "docs" / "timings.json"
 GUIDE = ROOT / "docs" / "instructor.md"
 MARKERS = ("<!-- timings:start -->", "<!-- timings:end -->")
 EDITION = ROOT / "build" / "edition"  # where full-mode runs keep their executed copies (the reader's edition)
-ALONE_COPIES = ROOT / "build" / "alone" / "notebooks"  # executed copies of --alone runs (not the edition's)
+ALONE_COPIES = ROOT / "build" / "alone"  # executed copies of --alone runs, never the edition's (…/notebooks, …-smoke)
 ALONE = "-alone"  # appended to the record's mode for a notebook opened alone ("full-alone")
 
 
@@ -252,7 +252,8 @@ def main(argv=None) -> int:
     if not args.render:
         paths = [p for p in nbtool.notebook_paths(ROOT) if not args.numbers or p.name[:2] in args.numbers]
         edition = (EDITION.with_name("edition-smoke") if args.smoke else EDITION) / "notebooks"
-        out_dir = args.out or (ALONE_COPIES if args.alone else edition)
+        alone = (ALONE_COPIES.with_name("alone-smoke") if args.smoke else ALONE_COPIES) / "notebooks"
+        out_dir = args.out or (alone if args.alone else edition)
         command = (
             "python tools/time_notebooks.py" + (" --smoke" if args.smoke else "") + (" --alone" if args.alone else "")
         )
