@@ -97,3 +97,33 @@ def test_pictures_are_scaled_down_and_one_too_big_to_commit_is_refused(tmp_path,
 def test_the_committed_pictures_are_small():
     for path in (screenshots.LIVE_IMAGE, screenshots.PLAYGROUND_IMAGE, screenshots.EDITION_IMAGE):
         assert path.stat().st_size < screenshots.MAX_BYTES, f"{path.name}: {path.stat().st_size:,} bytes"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_playground_is_photographed_on_the_given_run_in_full_mode(tmp_path, corpus_path, monkeypatch):
+    """The command's browser half, end to end on a seconds-long run (the picture itself needs a real one)."""
+    import os
+    import subprocess
+
+    import lab
+
+    if (reason := lab.missing_tools()) is not None:
+        if os.environ.get("WORKSHOP_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser test required but {reason}")
+        pytest.skip(reason)
+    run = tmp_path / "run"
+    monkeypatch.setenv("WORKSHOP_CORPUS", str(corpus_path))
+    subprocess.run(
+        [sys.executable, "-m", "helpers.train", "--preset", "smoke", "--out", str(run), "--sample-tokens", "0"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    before = {p: p.stat().st_mtime_ns for p in REPO.joinpath("docs").glob("*.png")}
+    png = screenshots.playground_png(run, "ROMEO: Wh")
+    image = Image.open(io.BytesIO(png))
+    assert image.width > 600 and image.height > 300, "the playground's controls, chart and sample"
+    assert {p: p.stat().st_mtime_ns for p in REPO.joinpath("docs").glob("*.png")} == before, "docs/ untouched"
+    with pytest.raises(WorkshopError, match="refused the prompt"):
+        screenshots.playground_png(run, "Roméo")  # a character the corpus never has

@@ -54,6 +54,7 @@ LIVE_IMAGE, PLAYGROUND_IMAGE, EDITION_IMAGE = (
 )
 PICTURES = ("live", "playground", "edition")
 SAMPLING = "06_sampling.ipynb"
+PROMPT = "ROMEO: Wh"  # a learned model spreads the next letter over a, e, y, i, o: the chart shows a choice
 MAX_BYTES = 200_000  # a committed picture stays under this
 WIDTH = 900  # pixels, at most
 
@@ -125,8 +126,9 @@ def train(out: Path, preset: str, minutes: float | None, fraction: float):
 
 
 # ---- the sampling playground, in JupyterLab -------------------------------------------------------
-def playground_png(run: Path) -> bytes:
-    """Notebook 06 in full mode with `run` as notebook 05's model; a screenshot of its playground."""
+def playground_png(run: Path, prompt: str = "") -> bytes:
+    """Notebook 06 in full mode with `run` as notebook 05's model; a screenshot of its playground, after
+    typing `prompt` into it and pressing Generate (empty: the notebook's own prompt)."""
     require((run / BEST).is_file(), f"{run} holds no {BEST}. Fix: python tools/screenshots.py (trains it).")
     reason = jupyter.missing_tools()
     require(reason is None, f"the playground is photographed in a browser, but {reason}")
@@ -149,10 +151,36 @@ def playground_png(run: Path) -> bytes:
             )
             play = nb.panel.locator(".gpt-playground").first
             play.scroll_into_view_if_needed()
+            if prompt:
+                type_prompt(nb.page, play, prompt)
             sample = play.locator(".gpt-sample").inner_text().strip()
             require(bool(sample), "the playground shows no sample")
             print(f"playground sample (default settings):\n{sample[:300]}", flush=True)
             return play.screenshot()
+
+
+def type_prompt(page, play, prompt: str) -> None:
+    """What a learner does: type a prompt (the chart follows it), then press Generate (a new sample)."""
+    chart, sample, error = (
+        play.locator("img.gpt-next-token-chart"),
+        play.locator(".gpt-sample"),
+        play.locator(".gpt-error"),
+    )
+    before_chart, before_sample = chart.get_attribute("src"), sample.inner_text()
+    box = play.locator(".gpt-prompt input")
+    box.fill(prompt)
+    box.press("Enter")
+    page.wait_for_function(  # the chart redrawn for the prompt, or the prompt refused
+        "([chart, error, before]) => chart.getAttribute('src') !== before || error.innerText.trim() !== ''",
+        arg=[chart.element_handle(), error.element_handle(), before_chart],
+        timeout=30_000,
+    )
+    refused = error.inner_text().strip()
+    require(not refused, f"the playground refused the prompt {prompt!r}: {refused}. Fix: another --prompt")
+    play.locator("button.gpt-generate").click()
+    page.wait_for_function(
+        "([el, before]) => el.innerText !== before", arg=[sample.element_handle(), before_sample], timeout=60_000
+    )
 
 
 # ---- a page of the reader's edition ---------------------------------------------------------------
@@ -204,7 +232,7 @@ def run(args) -> int:
         _, frame = train(out, args.preset, args.minutes, args.at)
         done.append(save_small(frame, LIVE_IMAGE, args.width))
     if "playground" in wanted:
-        done.append(save_small(playground_png(out), PLAYGROUND_IMAGE, args.width))
+        done.append(save_small(playground_png(out, args.prompt), PLAYGROUND_IMAGE, args.width))
     if "edition" in wanted:
         done.append(save_small(edition_png(args.site), EDITION_IMAGE, min(args.width, edition.RESULT_WIDTH)))
     print("\n".join(done))
@@ -216,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pictures", nargs="*", help=f"which pictures (default all): {', '.join(PICTURES)}")
     parser.add_argument("--preset", default="laptop", help="the preset to train (default laptop)")
     parser.add_argument("--minutes", type=float, help="a time-budget run of this many minutes (as notebook 05)")
+    parser.add_argument(
+        "--prompt",
+        default=PROMPT,
+        help=f"typed into the playground (default {PROMPT!r}: the next letter is uncertain); '' keeps the notebook's",
+    )
     parser.add_argument("--at", type=float, default=2 / 3, help="the live plot's frame at this fraction of the run")
     parser.add_argument("--out", type=Path, default=Path("runs/screens"), help="the run folder (default runs/screens)")
     parser.add_argument("--site", type=Path, default=edition.BUILD / "site", help="the reader's edition's site")
