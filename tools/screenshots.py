@@ -9,7 +9,8 @@
   is LiveLossPlot's own PNG, the image the notebook shows, kept at the moment the run was that far.
 - playground (docs/sampling_playground.png): notebook 06 executed in full mode in JupyterLab, in headless
   Chromium (tools/lab.py), with that run standing in as notebook 05's model (runs/notebook linked to it),
-  photographed at the playground's default settings after checking that it used that model.
+  after checking that it used that model; a prompt is typed in (--prompt: one whose next letter is
+  uncertain, so the chart shows a choice) and Generate pressed, the sliders left at their defaults.
 - edition (docs/edition_page.png): the reader's edition's page of notebook 05 (build/edition/site/, built
   by `python tools/edition.py`), its main training cell and outputs, photographed in Chromium.
 
@@ -155,7 +156,8 @@ def playground_png(run: Path, prompt: str = "") -> bytes:
                 type_prompt(nb.page, play, prompt)
             sample = play.locator(".gpt-sample").inner_text().strip()
             require(bool(sample), "the playground shows no sample")
-            print(f"playground sample (default settings):\n{sample[:300]}", flush=True)
+            typed = f"prompt {prompt!r}" if prompt else "the notebook's prompt"
+            print(f"playground sample ({typed}, the sliders at their defaults):\n{sample[:300]}", flush=True)
             return play.screenshot()
 
 
