@@ -60,34 +60,73 @@ def lr_at_fraction(fraction: float, cfg) -> float:
     return cosine((fraction - warmup) / (1.0 - warmup), cfg.learning_rate, cfg.min_lr)
 
 
+# How a finished run carries on when it is given more steps or minutes (measured: benchmarks/RESULTS.md,
+# "Extending a finished run"): climb from the floor over this share of what is left, to this share of the
+# schedule's height above the floor, then decay to the floor again.
+EXTEND_HEIGHT = 0.25
+EXTEND_RAMP = 0.25
+
+
 @dataclass(frozen=True)
 class Rewarm:
-    """A ramp from `from_lr`, starting where a resumed run changed its schedule (at `step`, or `fraction`
-    of a budget), rising to the peak over one warm-up; the rate is the lower of the ramp and the schedule.
+    """The schedule of a run resumed with a changed schedule (a finished run given more steps or minutes),
+    from where it changed (`step`, or `fraction` of a budget) to the new end: a linear ramp from the rate it
+    stopped at (`from_lr`) up to a plateau over `ramp` of what is left, then half a cosine down to the floor.
 
-    Extending a finished run (at its floor) with more steps therefore climbs gently back onto the
-    longer run's schedule instead of jumping to the middle of its cosine, and then decays with it.
+    The plateau is `height` of the schedule's height above the floor, never below `from_lr` (a run changed
+    mid-way decays from where it is). A finished run sits at its floor, annealed: climbing straight back
+    to the longer schedule's rate undoes the annealing (its val loss rises), while a lower, slower climb
+    keeps learning as it goes. An extension too short for a ramp step only decays from where it is.
     """
 
     step: int
     fraction: float
     from_lr: float
-    height: float = 1.0  # the share of the schedule's height above the floor kept after the resume
+    height: float = EXTEND_HEIGHT
+    ramp: float = EXTEND_RAMP
 
-    def cap(self, lr: float, cfg, step: int, fraction: float | None = None) -> float:
-        peak = cfg.learning_rate
-        lr = cfg.min_lr + self.height * (lr - cfg.min_lr)
-        if fraction is None:  # a run of steps: the ramp takes one warm-up, at most half of what is left
-            length = max(1, min(cfg.warmup_iters, (decay_steps(cfg) - self.step) // 2))
-            climbed = (step - self.step + 1) / length
-        else:
-            length = cfg.warmup_fraction * max(1e-9, 1.0 - self.fraction)
-            climbed = (fraction - self.fraction) / length
-        ramp = self.from_lr + (peak - self.from_lr) * min(max(climbed, 0.0), 1.0)
-        return min(lr, max(ramp, self.from_lr))
+    def start(self, cfg) -> float:
+        """The rate it carries on from: `from_lr`, within the new schedule's range (floor to peak)."""
+        return min(max(self.from_lr, cfg.min_lr), cfg.learning_rate)
+
+    def plateau(self, cfg) -> float:
+        """The top of the climb (the start when it is higher: then the rate only decays)."""
+        return max(self.start(cfg), cfg.min_lr + self.height * (cfg.learning_rate - cfg.min_lr))
+
+    def lr(self, cfg, step: int, fraction: float | None = None) -> float:
+        floor, start, plateau = cfg.min_lr, self.start(cfg), self.plateau(cfg)
+        if fraction is None:  # a run of steps: `done` of the `left` steps to the floor
+            done, left = step - self.step, decay_steps(cfg) - self.step
+            ramp = int(self.ramp * left)
+            if done >= left:
+                return floor
+            if done < ramp:
+                return start + (plateau - start) * (done + 1) / ramp
+            return cosine((done - ramp) / (left - ramp), plateau if ramp else start, floor)
+        if fraction >= 1.0 or self.fraction >= 1.0:
+            return floor
+        done = (fraction - self.fraction) / (1.0 - self.fraction)
+        if done < self.ramp:
+            return start + (plateau - start) * max(done, 0.0) / self.ramp
+        return cosine((done - self.ramp) / (1.0 - self.ramp), plateau, floor)
 
     def as_dict(self) -> dict:
-        return {"step": self.step, "fraction": self.fraction, "from_lr": self.from_lr, "height": self.height}
+        return {
+            "step": self.step,
+            "fraction": self.fraction,
+            "from_lr": self.from_lr,
+            "height": self.height,
+            "ramp": self.ramp,
+        }
+
+
+def still_warming_up(old: dict, step: int, fraction: float) -> bool:
+    """Whether a run (its TrainConfig as a dict) stopped before its rate reached the peak: nothing annealed
+    yet, so a changed schedule climbs to the full peak (height 1) rather than to the extension's plateau."""
+    if old.get("budget_minutes") is None:
+        decay = old.get("lr_decay_iters") or old.get("max_iters", 0)
+        return step < min(old.get("warmup_iters", 0), decay // 2)
+    return fraction < old.get("warmup_fraction", 0.0)
 
 
 def changed_schedule(old: dict, new: dict) -> list[str]:

@@ -35,7 +35,7 @@ from .data import Corpus
 from .device import autocast, compile_supported, fused_adamw_supported, pick_device, precision_for, use_tf32_matmuls
 from .errors import WorkshopError, require
 from .model import GPT
-from .schedule import Rewarm, changed_schedule, lr_at, lr_at_fraction
+from .schedule import EXTEND_HEIGHT, EXTEND_RAMP, Rewarm, changed_schedule, lr_at, lr_at_fraction, still_warming_up
 
 # A budget run keeps the time of the latest evaluation for its final one; the first of a fit() (often cold:
 # allocations, kernel set-up, on a GPU compiling the model) counts for at most this share of the budget.
@@ -531,8 +531,9 @@ class Trainer:
 
     def lr_for(self, step: int, fraction: float | None = None) -> float:
         """The schedule's rate at `step` (or at `fraction` of a budget), re-warming after a changed schedule."""
-        lr = lr_at(step, self.cfg) if fraction is None else lr_at_fraction(fraction, self.cfg)
-        return self.rewarm.cap(lr, self.cfg, step, fraction) if self.rewarm else lr
+        if self.rewarm is not None:
+            return self.rewarm.lr(self.cfg, step, fraction)
+        return lr_at(step, self.cfg) if fraction is None else lr_at_fraction(fraction, self.cfg)
 
     def current_lr(self) -> float:
         """The rate of the next step: by step, or by the share of the budget spent."""
@@ -593,11 +594,12 @@ class Trainer:
             self.rewarm = Rewarm(**training["rewarm"]) if training.get("rewarm") else None
             return
         from_lr = history[-1]["lr"] if history else self.cfg.min_lr
+        warming_up = still_warming_up(training.get("train_config", {}), self.step, training.get("fraction", 0.0))
         self.fraction = 0.0
         if self.budget_s is not None:
             self.schedule_start_s = training.get("schedule_start_s") or 0.0
             self._advance_fraction(self.clock_s)
-        self.rewarm = Rewarm(self.step, self.fraction, from_lr)
+        self.rewarm = Rewarm(self.step, self.fraction, from_lr, **({"height": 1.0} if warming_up else {}))
 
     def is_finished(self) -> bool:
         """True when this run's schedule is done: max_iters reached, or the budget spent."""
@@ -614,12 +616,19 @@ class Trainer:
         if self.is_finished():
             return (
                 f"{where}: already finished. To train further, raise {further}; the learning rate then climbs "
-                "from its floor back onto the longer run's schedule over one warm-up, and decays to the floor again."
+                f"slowly from its floor (over the first {EXTEND_RAMP:.0%} of the added training) to "
+                f"{EXTEND_HEIGHT:.0%} of the way to its peak, and decays to the floor again."
             )
         if self.rewarm is not None and self.rewarm.step == self.step:
+            start, top = self.rewarm.start(self.cfg), self.rewarm.plateau(self.cfg)
             return (
-                f"{where}: the schedule changed, so the learning rate climbs from {self.rewarm.from_lr:.2e} "
-                "onto the new schedule over one warm-up instead of jumping."
+                f"{where}: the schedule changed, so the learning rate "
+                + (
+                    f"climbs slowly from {start:.2e} to {top:.2e}, then decays"
+                    if top > start
+                    else f"decays from {start:.2e}"
+                )
+                + " to the floor over the training left, instead of jumping to the new schedule."
             )
         return f"{where}."
 
