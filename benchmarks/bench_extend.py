@@ -32,7 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 from helpers import Corpus, TrainConfig, Trainer, get_preset, lr_at  # noqa: E402
-from helpers.schedule import EXTEND_HEIGHT, EXTEND_RAMP, Rewarm  # noqa: E402
+from helpers.schedule import EXTEND_HEIGHT, EXTEND_RAMP, Rewarm, cosine  # noqa: E402
 from helpers.trainer import Callback  # noqa: E402
 
 
@@ -49,6 +49,29 @@ class ClimbOntoSchedule:
 
     def as_dict(self) -> dict:  # what a checkpoint keeps
         return {"step": self.step, "from_lr": self.from_lr}
+
+
+@dataclass(frozen=True)
+class AnnealBelowFloor:
+    """Never raise the rate: hold the floor for `hold` of the added steps, then half a cosine down to
+    `end` × the floor (a schedule that ends below the floor, measured to see what no rise at all gives)."""
+
+    step: int
+    from_lr: float
+    hold: float
+    end: float
+
+    def lr(self, cfg, step: int, fraction=None) -> float:
+        done = (step - self.step) / max(1, cfg.max_iters - self.step)
+        if done < self.hold:
+            return cfg.min_lr
+        return cosine((done - self.hold) / (1 - self.hold), cfg.min_lr, self.end * cfg.min_lr)
+
+    def as_dict(self) -> dict:
+        return {"step": self.step, "from_lr": self.from_lr}
+
+
+ANNEALS = {"anneal to floor/10": (0.0, 0.1), "hold, then anneal to floor/10": (0.5, 0.1)}
 
 
 class Probe(Callback):
@@ -90,6 +113,8 @@ def main(argv=None) -> int:
         default=[(0.0, 0.0), (0.1, 0.25), (0.25, 0.25), (0.45, 0.25), (0.25, 0.5), (0.45, 0.5), (1.0, 0.5)],
         help="Rewarm settings to measure beside the default (height, ramp share of the added steps)",
     )  # fmt: skip
+    p.add_argument("--anneal", action="store_true", help="also measure schedules that anneal below the floor")
+    p.add_argument("--no-reference", action="store_true", help="leave out the jump, the climb and the default")
     p.add_argument("--json", type=Path, help="also write every val loss here")
     args = p.parse_args(argv)
     _, preset = get_preset(args.preset)
@@ -97,7 +122,8 @@ def main(argv=None) -> int:
     start, end = args.steps, args.extend_to
     probes = sorted({*range(start + args.probe, min(end, start + args.probe_for) + 1, args.probe)}
                     | {*range(start + args.probe_for, end + 1, 2 * args.probe)} | {end})  # fmt: skip
-    designs = list(dict.fromkeys([(EXTEND_HEIGHT, EXTEND_RAMP), *args.designs]))
+    designs = list(dict.fromkeys([*([] if args.no_reference else [(EXTEND_HEIGHT, EXTEND_RAMP)]), *args.designs]))
+    reference = [] if args.no_reference else ["jump", "climb to it"]
     started = time.perf_counter()
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,8 +136,8 @@ def main(argv=None) -> int:
         first.fit()
         finished = first.history[-1]["val_loss"]
         runs["first"] = {"final": finished, "val": {}}
-        for name in ("jump", "climb to it", *(f"h {h:g}, r {r:g}" for h, r in designs)):
-            run = tmp / name.replace(" ", "_").replace(",", "")
+        for name in (*reference, *(f"h {h:g}, r {r:g}" for h, r in designs), *(ANNEALS if args.anneal else ())):
+            run = tmp / name.replace(" ", "_").replace(",", "").replace("/", "_")
             run.mkdir()
             for f in (tmp / "first").iterdir():
                 if f.is_file():
@@ -122,6 +148,8 @@ def main(argv=None) -> int:
             trainer.resume()
             if name == "jump":
                 trainer.rewarm = None
+            elif name in ANNEALS:
+                trainer.rewarm = AnnealBelowFloor(trainer.step, trainer.rewarm.from_lr, *ANNEALS[name])
             elif name == "climb to it":
                 trainer.rewarm = ClimbOntoSchedule(trainer.rewarm.step, trainer.rewarm.from_lr)
             else:

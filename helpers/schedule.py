@@ -5,8 +5,9 @@ laid over either: `lr_at(step, cfg)` for a run of steps, `lr_at_fraction(f, cfg)
 of a time budget spent. Both rise to the peak, never rise again, and end on the floor.
 
 `Rewarm` is how a run that is resumed with a new schedule (a finished run given more steps or more
-minutes) carries on: instead of jumping from the rate it stopped at to the new schedule's rate, it
-climbs a short ramp from where it was until it meets the new schedule, then follows it to the floor.
+minutes) carries on: its own schedule over what is left, never a jump to the middle of the new cosine.
+A finished run sits at its floor, annealed; by default it stays there (every climb measured made the val
+loss rise first, benchmarks/RESULTS.md), or climbs slowly to `TrainConfig.extend_height` and decays again.
 
 This module knows rates, steps and fractions only: not optimizers, models or clocks (the trainer
 reads its clock and passes the fraction spent). TrainConfig checks the settings it is given.
@@ -61,9 +62,10 @@ def lr_at_fraction(fraction: float, cfg) -> float:
 
 
 # How a finished run carries on when it is given more steps or minutes (measured: benchmarks/RESULTS.md,
-# "Extending a finished run"): climb from the floor over this share of what is left, to this share of the
-# schedule's height above the floor, then decay to the floor again.
-EXTEND_HEIGHT = 0.25
+# "Extending a finished run"): climb from the floor over EXTEND_RAMP of what is left, to EXTEND_HEIGHT of the
+# schedule's height above the floor, then decay to the floor again. Height 0, the default, stays at the
+# floor: the only setting measured whose val loss never rose above the finished run's after the resume.
+EXTEND_HEIGHT = 0.0
 EXTEND_RAMP = 0.25
 
 
@@ -74,9 +76,9 @@ class Rewarm:
     stopped at (`from_lr`) up to a plateau over `ramp` of what is left, then half a cosine down to the floor.
 
     The plateau is `height` of the schedule's height above the floor, never below `from_lr` (a run changed
-    mid-way decays from where it is). A finished run sits at its floor, annealed: climbing straight back
-    to the longer schedule's rate undoes the annealing (its val loss rises), while a lower, slower climb
-    keeps learning as it goes. An extension too short for a ramp step only decays from where it is.
+    mid-way holds its rate, then decays). A finished run sits at its floor, annealed: climbing back towards
+    the peak undoes the annealing (its val loss rises for hundreds of steps) before it ends lower; height 0
+    stays at the floor and keeps learning there. An extension too short for a ramp step only decays.
     """
 
     step: int

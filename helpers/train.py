@@ -88,6 +88,13 @@ def build_parser():
         help="compute each batch in this many pieces, one optimizer step after the last (less memory, same batch)",
     )
     p.add_argument("--learning-rate", type=float)
+    p.add_argument(
+        "--extend-height",
+        type=float,
+        help="when --resume gives a finished run more steps or minutes: how far the learning rate climbs back, "
+        "0 (default: it stays at the floor, the val loss never rises) to 1 (back to the peak: ends lower, "
+        "but first gets worse); see benchmarks/RESULTS.md",
+    )
     p.add_argument("--eval-interval", type=int)
     p.add_argument("--eval-iters", type=int)
     p.add_argument(
@@ -139,6 +146,11 @@ def check_args(args) -> None:
             "or leave it out.",
         )
     require(
+        args.extend_height is None or (is_number(args.extend_height) and 0 <= args.extend_height <= 1),
+        f"--extend-height={args.extend_height} is invalid. Fix: use a number from 0 (stay at the floor) to 1 "
+        "(climb back to the peak), or leave it out.",
+    )
+    require(
         args.minutes is None or args.max_iters is None,
         "--minutes and --max-iters both say how long to train. Fix: give one (--minutes for a time budget).",
     )
@@ -188,6 +200,7 @@ def run_from_args(args) -> Trainer:
         "batch_size": args.batch_size,
         "grad_accum_steps": args.grad_accum,
         "learning_rate": args.learning_rate,
+        "extend_height": args.extend_height,
         "eval_interval": args.eval_interval,
         "eval_iters": args.eval_iters,
         "budget_minutes": args.minutes,

@@ -57,6 +57,9 @@ class TrainConfig:
     lr_decay_iters: int | None = None  # the step the floor is reached; defaults to max_iters
     budget_minutes: float | None = None  # train for this long instead: the schedule follows the clock
     warmup_fraction: float = 0.02  # budget runs: the share of the budget spent warming up
+    # a finished run given more steps or minutes climbs to this share of the way from floor to peak (0: it
+    # stays at the floor; more ends lower but first undoes the annealing: schedule.Rewarm, measured)
+    extend_height: float = EXTEND_HEIGHT
     max_minutes: float | None = None  # a cap on one fit() of a run of steps: stops early (final eval, no annealing)
     weight_decay: float = 0.1  # on matrices only (not biases, LayerNorms)
     optimizer: str = "adamw"  # or "muon": Muon for the blocks' weight matrices, AdamW for the rest
@@ -117,6 +120,11 @@ class TrainConfig:
             self.max_minutes is None or self.budget_minutes is None,
             "max_minutes (stop early) and budget_minutes (train for that long, annealed) both limit the time. "
             "Fix: give one; budget_minutes ends with the learning rate at its floor.",
+        )
+        require(
+            _is_number(self.extend_height) and 0 <= self.extend_height <= 1,
+            f"extend_height must be between 0 (a finished run given more steps stays at the floor) and 1 (it "
+            f"climbs back to the peak), not {self.extend_height!r}.",
         )
         require(
             _is_number(self.warmup_fraction) and 0 <= self.warmup_fraction <= 0.5,
@@ -599,7 +607,7 @@ class Trainer:
         if self.budget_s is not None:
             self.schedule_start_s = training.get("schedule_start_s") or 0.0
             self._advance_fraction(self.clock_s)
-        self.rewarm = Rewarm(self.step, self.fraction, from_lr, **({"height": 1.0} if warming_up else {}))
+        self.rewarm = Rewarm(self.step, self.fraction, from_lr, height=1.0 if warming_up else self.cfg.extend_height)
 
     def is_finished(self) -> bool:
         """True when this run's schedule is done: max_iters reached, or the budget spent."""
@@ -614,21 +622,26 @@ class Trainer:
             where = f"at step {self.step}, {self.clock_s / 60:.2f} of {self.cfg.budget_minutes:g} minutes"
             further = f"budget_minutes (the total, e.g. {2 * self.cfg.budget_minutes:g}: --minutes)"
         if self.is_finished():
-            return (
-                f"{where}: already finished. To train further, raise {further}; the learning rate then climbs "
-                f"slowly from its floor (over the first {EXTEND_RAMP:.0%} of the added training) to "
-                f"{EXTEND_HEIGHT:.0%} of the way to its peak, and decays to the floor again."
-            )
+            if self.cfg.extend_height == 0:
+                how = "the learning rate then stays at its floor, so the model keeps what annealing gave it"
+            else:
+                how = (
+                    f"the learning rate then climbs from its floor (over the first {EXTEND_RAMP:.0%} of the added "
+                    f"training) to {self.cfg.extend_height:.0%} of the way to its peak, and decays to the floor again"
+                )
+            return f"{where}: already finished. To train further, raise {further}; {how}."
         if self.rewarm is not None and self.rewarm.step == self.step:
             start, top = self.rewarm.start(self.cfg), self.rewarm.plateau(self.cfg)
             return (
                 f"{where}: the schedule changed, so the learning rate "
                 + (
-                    f"climbs slowly from {start:.2e} to {top:.2e}, then decays"
+                    f"climbs slowly from {start:.2e} to {top:.2e}, then decays to the floor over the training left"
                     if top > start
-                    else f"decays from {start:.2e}"
+                    else f"carries on at {start:.2e}, then decays to the floor over the training left"
+                    if start > self.cfg.min_lr
+                    else f"stays at its floor ({start:.2e})"
                 )
-                + " to the floor over the training left, instead of jumping to the new schedule."
+                + ", instead of jumping to the middle of the new schedule."
             )
         return f"{where}."
 
