@@ -352,6 +352,11 @@ def test_resuming_a_finished_run_tells_how_to_train_further(tmp_path, corpus_pat
     out = capsys.readouterr().out
     assert "the schedule changed, so the learning rate stays at its floor (3.00e-04)" in out
     assert "final" in out and "step 60" in out
+    assert (
+        cli(tmp_path, corpus_path, "--resume", "--max-iters", "90", "--extend-height", "0.5", "--sample-tokens", "5")
+        == 0
+    )
+    assert "the learning rate climbs slowly from 3.00e-04 to 1.65e-03, then decays" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
