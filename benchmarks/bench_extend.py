@@ -11,7 +11,8 @@ Ways to reach the same number of steps from the same seed, on the same batches:
                 re-warm of the session before this design)
   h H, r R      helpers.schedule.Rewarm with height H and ramp R: from the floor, climb over R of the added
                 steps to H of the schedule's height above the floor, then half a cosine down to the floor
-                again (h 0 stays at the floor). The row marked "default" is what the trainer does.
+                again. h 0 stays at the floor: the trainer's default (TrainConfig.extend_height), so marked.
+  --anneal      also two schedules that never raise the rate and end below the floor (AnnealBelowFloor)
 The val loss is exact (whole val split) and measured every --probe steps for the first --probe-for steps after
 the resume, then every 2 × --probe: "no worse on the way" is observed at each of those steps, not inferred.
 The figures depend on the settings only, not on the load (same seed, same batches, one thread).
@@ -110,7 +111,7 @@ def main(argv=None) -> int:
     p.add_argument("--probe-for", type=int, default=300, help="probe every --probe steps this long, then half as often")
     p.add_argument(
         "--designs", nargs="*", type=parse_design, metavar="HEIGHT,RAMP",
-        default=[(0.0, 0.0), (0.1, 0.25), (0.25, 0.25), (0.45, 0.25), (0.25, 0.5), (0.45, 0.5), (1.0, 0.5)],
+        default=[(0.1, 0.25), (0.25, 0.25), (0.45, 0.25), (0.25, 0.5), (0.45, 0.5), (1.0, 0.5)],
         help="Rewarm settings to measure beside the default (height, ramp share of the added steps)",
     )  # fmt: skip
     p.add_argument("--anneal", action="store_true", help="also measure schedules that anneal below the floor")
