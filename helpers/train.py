@@ -92,8 +92,8 @@ def build_parser():
         "--extend-height",
         type=float,
         help="when --resume gives a finished run more steps or minutes: how far the learning rate climbs back, "
-        "0 (default: it stays at the floor, the val loss never rises) to 1 (back to the peak: ends lower, "
-        "but first gets worse); see benchmarks/RESULTS.md",
+        "0 (default: it stays at the floor; measured, its val loss never rose) to 1 (back to the peak: ends "
+        "lower, but first gets worse); see benchmarks/RESULTS.md",
     )
     p.add_argument("--eval-interval", type=int)
     p.add_argument("--eval-iters", type=int)

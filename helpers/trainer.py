@@ -538,7 +538,8 @@ class Trainer:
         return self.clock_s + (self.clock if shared else self.local_clock)() - self._fit_started
 
     def lr_for(self, step: int, fraction: float | None = None) -> float:
-        """The schedule's rate at `step` (or at `fraction` of a budget), re-warming after a changed schedule."""
+        """The schedule's rate at `step` (or at `fraction` of a budget); after a changed schedule, the
+        extension's own (schedule.Rewarm)."""
         if self.rewarm is not None:
             return self.rewarm.lr(self.cfg, step, fraction)
         return lr_at(step, self.cfg) if fraction is None else lr_at_fraction(fraction, self.cfg)
