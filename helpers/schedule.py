@@ -6,8 +6,8 @@ of a time budget spent. Both rise to the peak, never rise again, and end on the 
 
 `Rewarm` is how a run that is resumed with a new schedule (a finished run given more steps or more
 minutes) carries on: its own schedule over what is left, never a jump to the middle of the new cosine.
-A finished run sits at its floor, annealed; by default it stays there (every climb measured made the val
-loss rise first, benchmarks/RESULTS.md), or climbs slowly to `TrainConfig.extend_height` and decays again.
+A finished run sits at its floor, annealed; by default it holds that rate, then anneals further (every
+climb measured made the val loss rise first, benchmarks/RESULTS.md); `TrainConfig.extend_height` climbs.
 
 This module knows rates, steps and fractions only: not optimizers, models or clocks (the trainer
 reads its clock and passes the fraction spent). TrainConfig checks the settings it is given.
@@ -62,23 +62,26 @@ def lr_at_fraction(fraction: float, cfg) -> float:
 
 
 # How a finished run carries on when it is given more steps or minutes (measured: benchmarks/RESULTS.md,
-# "Extending a finished run"): climb from the floor over EXTEND_RAMP of what is left, to EXTEND_HEIGHT of the
-# schedule's height above the floor, then decay to the floor again. Height 0, the default, stays at the
-# floor: the only setting measured whose val loss never rose above the finished run's after the resume.
+# "Extending a finished run"). By default (height 0) the rate is never raised: it holds where the run
+# stopped (its floor) for EXTEND_RAMP of what is left, then anneals to EXTEND_END of that: the best design
+# measured whose val loss never rose above the finished run's. With a height, it climbs over EXTEND_RAMP to
+# that share of the way from floor to peak and decays to the floor: it ends lower, but gets worse first.
 EXTEND_HEIGHT = 0.0
-EXTEND_RAMP = 0.25
+EXTEND_RAMP = 0.5
+EXTEND_END = 0.1
 
 
 @dataclass(frozen=True)
 class Rewarm:
     """The schedule of a run resumed with a changed schedule (a finished run given more steps or minutes),
     from where it changed (`step`, or `fraction` of a budget) to the new end: a linear ramp from the rate it
-    stopped at (`from_lr`) up to a plateau over `ramp` of what is left, then half a cosine down to the floor.
+    stopped at (`from_lr`) to a plateau over `ramp` of what is left, then half a cosine down to the end.
 
-    The plateau is `height` of the schedule's height above the floor, never below `from_lr` (a run changed
-    mid-way holds its rate, then decays). A finished run sits at its floor, annealed: climbing back towards
-    the peak undoes the annealing (its val loss rises for hundreds of steps) before it ends lower; height 0
-    stays at the floor and keeps learning there. An extension too short for a ramp step only decays.
+    With `height` 0 the plateau is the rate it stopped at (held, never raised) and a run that stopped at
+    or below its floor (finished, annealed) anneals further, to `EXTEND_END` of it: a second anneal without
+    undoing the first. With a height, the plateau is that share of the way from the floor to the peak
+    (never below `from_lr`) and the end is the floor: climbing back undoes the annealing (the val loss rises
+    for hundreds of steps) before it ends lower. An extension too short for a ramp step only decays.
     """
 
     step: int
@@ -88,15 +91,22 @@ class Rewarm:
     ramp: float = EXTEND_RAMP
 
     def start(self, cfg) -> float:
-        """The rate it carries on from: `from_lr`, within the new schedule's range (floor to peak)."""
-        return min(max(self.from_lr, cfg.min_lr), cfg.learning_rate)
+        """The rate it carries on from: `from_lr` (below the floor too, after an extension), at most the peak."""
+        return min(max(self.from_lr, 0.0), cfg.learning_rate)
 
     def plateau(self, cfg) -> float:
-        """The top of the climb (the start when it is higher: then the rate only decays)."""
+        """The top of the climb (the start when it is higher, or with height 0: then the rate never rises)."""
+        if self.height == 0:
+            return self.start(cfg)
         return max(self.start(cfg), cfg.min_lr + self.height * (cfg.learning_rate - cfg.min_lr))
 
+    def end(self, cfg) -> float:
+        """The rate it ends on: the floor, or with height 0 from a run at its floor, EXTEND_END of where it was."""
+        start = self.start(cfg)
+        return EXTEND_END * start if self.height == 0 and start <= cfg.min_lr * (1 + 1e-9) else cfg.min_lr
+
     def lr(self, cfg, step: int, fraction: float | None = None) -> float:
-        floor, start, plateau = cfg.min_lr, self.start(cfg), self.plateau(cfg)
+        start, plateau, floor = self.start(cfg), self.plateau(cfg), self.end(cfg)
         if fraction is None:  # a run of steps: `done` of the `left` steps to the floor
             done, left = step - self.step, decay_steps(cfg) - self.step
             ramp = int(self.ramp * left)

@@ -92,8 +92,8 @@ def build_parser():
         "--extend-height",
         type=float,
         help="when --resume gives a finished run more steps or minutes: how far the learning rate climbs back, "
-        "0 (default: it stays at the floor; measured, its val loss never rose) to 1 (back to the peak: ends "
-        "lower, but first gets worse); see benchmarks/RESULTS.md",
+        "0 (default: it holds the floor, then anneals below it; measured, its val loss never rose) to 1 (back "
+        "to the peak: ends lower, but first gets worse); see benchmarks/RESULTS.md",
     )
     p.add_argument("--eval-interval", type=int)
     p.add_argument("--eval-iters", type=int)
@@ -147,7 +147,7 @@ def check_args(args) -> None:
         )
     require(
         args.extend_height is None or (is_number(args.extend_height) and 0 <= args.extend_height <= 1),
-        f"--extend-height={args.extend_height} is invalid. Fix: use a number from 0 (stay at the floor) to 1 "
+        f"--extend-height={args.extend_height} is invalid. Fix: use a number from 0 (never climb) to 1 "
         "(climb back to the peak), or leave it out.",
     )
     require(

@@ -35,7 +35,16 @@ from .data import Corpus
 from .device import autocast, compile_supported, fused_adamw_supported, pick_device, precision_for, use_tf32_matmuls
 from .errors import WorkshopError, require
 from .model import GPT
-from .schedule import EXTEND_HEIGHT, EXTEND_RAMP, Rewarm, changed_schedule, lr_at, lr_at_fraction, still_warming_up
+from .schedule import (
+    EXTEND_END,
+    EXTEND_HEIGHT,
+    EXTEND_RAMP,
+    Rewarm,
+    changed_schedule,
+    lr_at,
+    lr_at_fraction,
+    still_warming_up,
+)
 
 # A budget run keeps the time of the latest evaluation for its final one; the first of a fit() (often cold:
 # allocations, kernel set-up, on a GPU compiling the model) counts for at most this share of the budget.
@@ -58,7 +67,7 @@ class TrainConfig:
     budget_minutes: float | None = None  # train for this long instead: the schedule follows the clock
     warmup_fraction: float = 0.02  # budget runs: the share of the budget spent warming up
     # a finished run given more steps or minutes climbs to this share of the way from floor to peak (0: it
-    # stays at the floor; more ends lower but first undoes the annealing: schedule.Rewarm, measured)
+    # never climbs: holds the floor, then anneals below it; more ends lower but first undoes the annealing)
     extend_height: float = EXTEND_HEIGHT
     max_minutes: float | None = None  # a cap on one fit() of a run of steps: stops early (final eval, no annealing)
     weight_decay: float = 0.1  # on matrices only (not biases, LayerNorms)
@@ -123,8 +132,8 @@ class TrainConfig:
         )
         require(
             _is_number(self.extend_height) and 0 <= self.extend_height <= 1,
-            f"extend_height must be between 0 (a finished run given more steps stays at the floor) and 1 (it "
-            f"climbs back to the peak), not {self.extend_height!r}.",
+            f"extend_height must be between 0 (a finished run given more steps never climbs) and 1 (it climbs "
+            f"back to the peak), not {self.extend_height!r}.",
         )
         require(
             _is_number(self.warmup_fraction) and 0 <= self.warmup_fraction <= 0.5,
@@ -624,7 +633,10 @@ class Trainer:
             further = f"budget_minutes (the total, e.g. {2 * self.cfg.budget_minutes:g}: --minutes)"
         if self.is_finished():
             if self.cfg.extend_height == 0:
-                how = "the learning rate then stays at its floor, so the model keeps what annealing gave it"
+                how = (
+                    f"the learning rate then holds its floor for the first {EXTEND_RAMP:.0%} of the added training "
+                    f"and anneals to {EXTEND_END:g} of it, never rising (the model keeps what annealing gave it)"
+                )
             else:
                 how = (
                     f"the learning rate then climbs from its floor (over the first {EXTEND_RAMP:.0%} of the added "
@@ -632,17 +644,11 @@ class Trainer:
                 )
             return f"{where}: already finished. To train further, raise {further}; {how}."
         if self.rewarm is not None and self.rewarm.step == self.step:
-            start, top = self.rewarm.start(self.cfg), self.rewarm.plateau(self.cfg)
+            start, top, end = (f(self.cfg) for f in (self.rewarm.start, self.rewarm.plateau, self.rewarm.end))
+            how = f"climbs slowly from {start:.2e} to {top:.2e}" if top > start else f"holds {start:.2e}"
             return (
-                f"{where}: the schedule changed, so the learning rate "
-                + (
-                    f"climbs slowly from {start:.2e} to {top:.2e}, then decays to the floor over the training left"
-                    if top > start
-                    else f"carries on at {start:.2e}, then decays to the floor over the training left"
-                    if start > self.cfg.min_lr
-                    else f"stays at its floor ({start:.2e})"
-                )
-                + ", instead of jumping to the middle of the new schedule."
+                f"{where}: the schedule changed, so the learning rate {how}, then decays to {end:.2e} over the "
+                "training left, instead of jumping to the middle of the new schedule."
             )
         return f"{where}."
 
