@@ -11,8 +11,10 @@ Ways to reach the same number of steps from the same seed, on the same batches:
                 re-warm of the session before this design)
   h H, r R      helpers.schedule.Rewarm with height H and ramp R: from the floor, climb over R of the added
                 steps to H of the schedule's height above the floor, then half a cosine down to the floor
-                again. h 0 stays at the floor: the trainer's default (TrainConfig.extend_height), so marked.
-  --anneal      also two schedules that never raise the rate and end below the floor (AnnealBelowFloor)
+                again. h 0 never climbs: it holds the floor over R, then anneals to a tenth of it; with the
+                trainer's settings (TrainConfig.extend_height, schedule.EXTEND_RAMP) it is marked default.
+  --anneal      also two schedules that never raise the rate: staying at the floor, and annealing from
+                the floor to a tenth of it over all the added steps (AnnealBelowFloor)
 The val loss is exact (whole val split) and measured every --probe steps for the first --probe-for steps after
 the resume, then every 2 × --probe: "no worse on the way" is observed at each of those steps, not inferred.
 The figures depend on the settings only, not on the load (same seed, same batches, one thread).
@@ -55,7 +57,7 @@ class ClimbOntoSchedule:
 @dataclass(frozen=True)
 class AnnealBelowFloor:
     """Never raise the rate: hold the floor for `hold` of the added steps, then half a cosine down to
-    `end` × the floor (a schedule that ends below the floor, measured to see what no rise at all gives)."""
+    `end` × the floor (hold 1: stay at the floor)."""
 
     step: int
     from_lr: float
@@ -64,7 +66,7 @@ class AnnealBelowFloor:
 
     def lr(self, cfg, step: int, fraction=None) -> float:
         done = (step - self.step) / max(1, cfg.max_iters - self.step)
-        if done < self.hold:
+        if done < self.hold or self.hold >= 1:
             return cfg.min_lr
         return cosine((done - self.hold) / (1 - self.hold), cfg.min_lr, self.end * cfg.min_lr)
 
@@ -72,7 +74,7 @@ class AnnealBelowFloor:
         return {"step": self.step, "from_lr": self.from_lr}
 
 
-ANNEALS = {"anneal to floor/10": (0.0, 0.1), "hold, then anneal to floor/10": (0.5, 0.1)}
+ANNEALS = {"stay at the floor": (1.0, 1.0), "anneal to floor/10": (0.0, 0.1)}
 
 
 class Probe(Callback):
