@@ -29,7 +29,8 @@ from .errors import WorkshopError, cli_exit_status, require
 from .live import LiveLossPlot
 from .plotting import plot_history
 from .prepared import load_prepared
-from .presets import PRESETS, get_preset
+from .presets import PRESETS, resolve_preset_name
+from .runs import preset_for_run
 from .sampling import check_seed, is_number, is_whole_number, sample_text
 from .trainer import TrainConfig, Trainer
 
@@ -192,7 +193,7 @@ def run_from_args(args) -> Trainer:
     check_args(args)
     launch = distributed.launch_from_env()
     device = pick_device(args.device)
-    preset_name, preset = get_preset(args.preset, device, minutes=args.minutes)
+    preset_name = resolve_preset_name(args.preset, device, args.minutes)
     out_dir = Path(args.out or f"runs/{preset_name}")
     check_run_folder(out_dir, args.resume, args.overwrite)
     overrides = {
@@ -203,11 +204,12 @@ def run_from_args(args) -> Trainer:
         "extend_height": args.extend_height,
         "eval_interval": args.eval_interval,
         "eval_iters": args.eval_iters,
-        "budget_minutes": args.minutes,
         "seed": args.seed,
     }
+    # resumed, `auto` keeps the run's own settings (a new budget must not pick another preset's model)
+    preset_name, preset = preset_for_run(args.preset, device, out_dir, args.minutes, args.resume, **overrides)
     train_cfg = TrainConfig(
-        **{**preset.train, **{k: v for k, v in overrides.items() if v is not None}},
+        **preset.train,
         device=device,
         precision=args.precision,
         out_dir=str(out_dir),

@@ -51,6 +51,12 @@ from .schedule import (
 COLD_EVAL_SHARE = 0.05
 
 
+FIX_RESUME_SETTINGS = (
+    "Fix: resume with the settings the run started with (the same preset; python -m helpers.train "
+    "--preset auto reads them from the checkpoint), or start a new run in another out_dir."
+)
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -482,11 +488,12 @@ class Trainer:
             f"(--tokenizer {state.tokenizer.kind}"
             + (f" --vocab-size {state.tokenizer.vocab_size})." if state.tokenizer.kind == "bpe" else ")."),
         )
-        ckpt.load_weights(
-            self.model,
-            state,
-            fix="Fix: resume with the model settings the run started with (same preset), "
-            "or start a new run in another out_dir.",
+        ckpt.load_weights(self.model, state, fix=FIX_RESUME_SETTINGS)
+        saved_optimizer = state.training.get("train_config", {}).get("optimizer", "adamw")  # older runs: AdamW
+        require(
+            saved_optimizer == self.cfg.optimizer,
+            f"{path} was trained with the {saved_optimizer} optimizer, but this run is set to {self.cfg.optimizer}: "
+            f"its optimizer state does not fit. {FIX_RESUME_SETTINGS}",
         )
         require(
             state.optimizer_state is not None and "torch" in state.rng and "batch" in state.rng,
