@@ -28,8 +28,8 @@ from .model import GPT, GPTConfig
 END = "."  # the end marker: the model stops writing here
 PAD = "_"  # fills short rows of a batch; never trained on, never written
 TOKENIZER = CharTokenizer("0123456789+=,|" + END + PAD)
-FORMATS = ("plain", "reversed", "scratchpad", "compact", "columns")
-SCRATCHPADS = ("scratchpad", "compact", "columns")
+FORMATS = ("plain", "reversed", "scratchpad", "compact")
+SCRATCHPADS = ("scratchpad", "compact")  # the formats that write steps before the answer
 MAX_DIGITS = 12
 
 
@@ -109,8 +109,7 @@ class AdditionTask:
             return self.answer(a, b) + END
         write = {
             "scratchpad": lambda x, y, c, s: f"{x}+{y}+{c}={s:02d}",
-            "compact": lambda x, y, c, s: f"{s:02d}",
-            "columns": lambda x, y, c, s: f"{x}{y}={s:02d}",
+            "compact": lambda x, y, c, s: f"{s:02d}",  # tens digit: the carry out; units: the answer digit
         }[self.format]
         steps = ",".join(write(*step) for step in scratchpad_steps(a, b, self.width(a, b)))
         return f"{steps}|{self.answer(a, b)}{END}"
@@ -253,7 +252,9 @@ def answer_sources(task: AdditionTask, a: int, b: int) -> list[tuple[int, int]]:
     """For the scratchpad format: `(position that writes answer digit k, position of the scratchpad
     digit it copies)` for each answer digit, positions counted in task.text(a, b). The position that
     writes a token is the one just before it (its output is the next token)."""
-    require(task.format in SCRATCHPADS, f"answer_sources needs a format with steps ({SCRATCHPADS}), not {task.format!r}.")
+    require(
+        task.format in SCRATCHPADS, f"answer_sources needs a format with steps ({SCRATCHPADS}), not {task.format!r}."
+    )
     text, width = task.text(a, b), task.width(a, b)
     answer_start = text.index("|") + 1
     step_ends = [i - 1 for i, ch in enumerate(text) if ch in ",|"]  # the units digit of each column sum
