@@ -47,9 +47,10 @@ from .schedule import (
 )
 
 # A budget run holds back the time of a typical evaluation for its final one: the lower median of the latest
-# EVALS_KEPT evaluations, and never more than EVAL_RESERVE_SHARE of the budget. One evaluation stalled by other
-# jobs, or a cold first one (allocations, kernel set-up, on a GPU compiling the model), must not take the time
-# of the steps that follow: keeping the latest evaluation's time ended a run far too early (benchmarks/RESULTS.md).
+# EVALS_KEPT evaluations, so that one evaluation stalled by other jobs does not take the time of the steps that
+# follow (keeping the latest evaluation's time ended a run far too early: benchmarks/RESULTS.md). While only one
+# is known (often a cold one: allocations, kernel set-up, on a GPU compiling the model), at most
+# EVAL_RESERVE_SHARE of the budget.
 EVALS_KEPT = 3
 EVAL_RESERVE_SHARE = 0.05
 # A step's time counts in the running average of a budget run's step time at most this many times that average:
@@ -579,12 +580,14 @@ class Trainer:
     @property
     def eval_reserve_s(self) -> float:
         """The time a budget run holds back for its final evaluation: a typical evaluation (the lower median of
-        the latest EVALS_KEPT, so that one stalled evaluation does not count), at most EVAL_RESERVE_SHARE of
-        the budget (a cold first evaluation, or several stalled ones, cost the steps no more than that)."""
-        if not self.eval_times_s:
+        the latest EVALS_KEPT, so that one stalled evaluation does not count). While only one is known, at most
+        EVAL_RESERVE_SHARE of the budget: a cold first evaluation costs the steps no more than that. Evaluations
+        that are all slow are held back in full: the final one still ends inside the budget."""
+        times = self.eval_times_s
+        if not times:
             return 0.0
-        typical = sorted(self.eval_times_s)[(len(self.eval_times_s) - 1) // 2]
-        return typical if self.budget_s is None else min(typical, EVAL_RESERVE_SHARE * self.budget_s)
+        typical = sorted(times)[(len(times) - 1) // 2]
+        return min(typical, EVAL_RESERVE_SHARE * self.budget_s) if len(times) == 1 and self.budget_s else typical
 
     def _horizon_s(self) -> float:
         """When the last step must end: the budget, less the time held back for the final evaluation."""
@@ -632,8 +635,8 @@ class Trainer:
         interval = self._eval_interval_s()
         if interval is None:
             return self.step % self.cfg.eval_interval == 0
-        if self.budget_s is not None and self._horizon_s() - now < interval / 2:
-            return False  # the final evaluation comes soon enough
+        if self.budget_s is not None and self._horizon_s() - now - self.eval_reserve_s < interval / 2:
+            return False  # the final evaluation comes soon enough (this one would leave under half an interval)
         return now - last_eval_at >= interval
 
     def _continue_schedule(self, training: dict) -> None:
