@@ -117,7 +117,11 @@ def nanogpt_exact_val(nanogpt: Path, out_dir: Path) -> float | None:
 def describe(name: str, result: dict, target: float) -> str:
     reached = result["reached"]
     when = f"{reached[0]:6.1f}s (step {reached[1]}, val {reached[2]:.4f})" if reached else "not reached"
-    return f"{name:10s} time to val ≤ {target}: {when}; best val {result['best']:.4f}; whole command {result['wall_s']:.1f}s"
+    last_at, last_step, _ = result["evals"][-1]  # a run that ends badly can be told apart: few steps, or early
+    return (
+        f"{name:10s} time to val ≤ {target}: {when}; best val {result['best']:.4f}; last evaluation at step "
+        f"{last_step}, {last_at:.1f}s; whole command {result['wall_s']:.1f}s"
+    )
 
 
 def main(argv=None) -> int:

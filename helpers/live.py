@@ -104,7 +104,7 @@ def schedule_curve(trainer: Trainer, points: int = 200) -> tuple[list[float], li
         stride = max(1, trainer.cfg.max_iters // points)
         steps = list(range(0, trainer.cfg.max_iters + 1, stride))
         return steps, [trainer.lr_for(s) for s in steps], "step"
-    horizon_min = max(trainer.budget_s - trainer.eval_s, 0.0) / 60
+    horizon_min = max(trainer.budget_s - trainer.eval_reserve_s, 0.0) / 60
     fractions = [i / points for i in range(points + 1)]
     minutes = [f * horizon_min for f in fractions] + [trainer.budget_s / 60]
     lrs = [trainer.lr_for(trainer.step, f) for f in fractions] + [trainer.cfg.min_lr]

@@ -93,21 +93,26 @@ def train_for(
     optimizer = make_optimizer(model, cfg, device)
     precision = training_precision(device)
     history: list[dict] = []
-    trained, step, losses = 0.0, 0, []
-    next_eval = 0.0
+    trained, step, next_eval = 0.0, 0, 0.0
+    # The training loss since the last record, summed in place: a tensor kept per step (a list of them) grew
+    # by one small allocation a step that pinned the heap, and the process's memory grew with the run's
+    # length (benchmarks/RESULTS.md, "Memory over a run's length").
+    loss_sum, losses = torch.zeros((), device=device), 0
 
     def record():
+        nonlocal losses
         model.eval()
         with torch.no_grad():
             extra = evaluate() if evaluate is not None else {}
         model.train()
-        mean_loss = torch.stack(losses).mean().item() if losses else float("nan")  # nan: no step yet
+        mean_loss = (loss_sum / losses).item() if losses else float("nan")  # nan: no step yet
         if losses and not math.isfinite(mean_loss):
             raise WorkshopError(
                 f"Training diverged: the loss at step {step} is {mean_loss}. "
                 f"Fix: lower learning_rate (now {learning_rate}; try half)."
             )
-        losses.clear()
+        loss_sum.zero_()
+        losses = 0
         entry = {"seconds": trained, "step": step, "loss": mean_loss, "lr": lr_at_fraction(progress(), cfg)}
         entry.update(extra)
         history.append(entry)
@@ -130,7 +135,8 @@ def train_for(
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(loss.detach().float())
+        loss_sum.add_(loss.detach().float())
+        losses += 1
         step += 1
         wait_for(device)  # a GPU runs behind Python: count the step when it is done
         trained += clock() - start

@@ -46,9 +46,17 @@ from .schedule import (
     still_warming_up,
 )
 
-# A budget run keeps the time of the latest evaluation for its final one; the first of a fit() (often cold:
-# allocations, kernel set-up, on a GPU compiling the model) counts for at most this share of the budget.
-COLD_EVAL_SHARE = 0.05
+# A budget run holds back the time of a typical evaluation for its final one: the lower median of the latest
+# EVALS_KEPT evaluations, so that one evaluation stalled by other jobs does not take the time of the steps that
+# follow (keeping the latest evaluation's time ended a run far too early: benchmarks/RESULTS.md). While only one
+# is known (often a cold one: allocations, kernel set-up, on a GPU compiling the model), at most
+# EVAL_RESERVE_SHARE of the budget.
+EVALS_KEPT = 3
+EVAL_RESERVE_SHARE = 0.05
+# A step's time counts in the running average of a budget run's step time at most this many times that average:
+# one stalled step (another job, a laptop put to sleep) must not make the run stop or anneal early, while a
+# machine that really got slower is followed within a few steps (the average can rise by 30% a step).
+STEP_STALL_FACTOR = 4.0
 
 
 FIX_RESUME_SETTINGS = (
@@ -243,7 +251,7 @@ class Trainer:
         self.fraction = 0.0  # budget runs: the share of the budget spent, as the schedule sees it (never falls)
         self.schedule_start_s: float | None = None  # budget runs: the clock when the first step had run
         self.rewarm: Rewarm | None = None  # set when a resume changed the schedule (see schedule.Rewarm)
-        self.eval_s = 0.0  # how long the latest evaluation took: a budget run keeps that long for the last one
+        self.eval_times_s: list[float] = []  # how long the latest evaluations took (see eval_reserve_s)
         self.step_s = 0.0  # seconds per step, a running average: a budget run's last step is taken in time
         self._fit_started: float | None = None
         # `clock` takes the decisions (stop, evaluate, how much of a budget is spent): under torchrun it is
@@ -426,7 +434,8 @@ class Trainer:
             self.save(*([self.out_dir / ckpt.BEST] if improved else []), self.out_dir / ckpt.LAST)
         for cb in self.callbacks:
             cb.on_eval(self, record)
-        self.eval_s = self.clock() - began  # loss estimate, checkpoints, plot: a budget keeps this for the last one
+        took = self.clock() - began  # loss estimate, checkpoints, plot: a budget keeps a typical one for the last
+        self.eval_times_s = [*self.eval_times_s, took][-EVALS_KEPT:]
         return record
 
     def _stop_on_nan(self, what: str) -> None:
@@ -461,7 +470,7 @@ class Trainer:
             "clock_s": self.elapsed_s(shared=False),  # rank 0 alone saves: its own clock is the shared one
             "fraction": self.fraction,
             "schedule_start_s": self.schedule_start_s,
-            "eval_s": self.eval_s,
+            "eval_times_s": self.eval_times_s,
             "step_s": self.step_s,
             "rewarm": self.rewarm.as_dict() if self.rewarm else None,
         }
@@ -551,7 +560,11 @@ class Trainer:
         """
         if self._fit_started is None:
             return self.clock_s
-        return self.clock_s + (self.clock if shared else self.local_clock)() - self._fit_started
+        return self._elapsed_at((self.clock if shared else self.local_clock)())
+
+    def _elapsed_at(self, reading: float) -> float:
+        """The run's clock at `reading`, a reading of the clock taken during fit()."""
+        return self.clock_s + reading - self._fit_started
 
     def lr_for(self, step: int, fraction: float | None = None) -> float:
         """The schedule's rate at `step` (or at `fraction` of a budget); after a changed schedule, the
@@ -564,9 +577,28 @@ class Trainer:
         """The rate of the next step: by step, or by the share of the budget spent."""
         return self.lr_for(self.step, None if self.budget_s is None else self.fraction)
 
+    @property
+    def eval_reserve_s(self) -> float:
+        """The time a budget run holds back for its final evaluation: a typical evaluation (the lower median of
+        the latest EVALS_KEPT, so that one stalled evaluation does not count). While only one is known, at most
+        EVAL_RESERVE_SHARE of the budget: a cold first evaluation costs the steps no more than that. Evaluations
+        that are all slow are held back in full: the final one still ends inside the budget."""
+        times = self.eval_times_s
+        if not times:
+            return 0.0
+        typical = sorted(times)[(len(times) - 1) // 2]
+        return min(typical, EVAL_RESERVE_SHARE * self.budget_s) if len(times) == 1 and self.budget_s else typical
+
     def _horizon_s(self) -> float:
-        """When the last step must end: the budget, less the time the final evaluation will take."""
-        return max(self.budget_s - self.eval_s, 1e-9)
+        """When the last step must end: the budget, less the time held back for the final evaluation."""
+        return max(self.budget_s - self.eval_reserve_s, 1e-9)
+
+    def _time_step(self, took: float) -> None:
+        """Take a step's duration into the running average, a stalled step at most STEP_STALL_FACTOR times it."""
+        if self.step_s == 0:
+            self.step_s = took
+        else:
+            self.step_s = 0.9 * self.step_s + 0.1 * min(took, STEP_STALL_FACTOR * self.step_s)
 
     def _advance_fraction(self, now: float) -> None:
         """Move the budget's share spent to `now`; 1 (the floor) for a step after which no other fits.
@@ -603,15 +635,17 @@ class Trainer:
         interval = self._eval_interval_s()
         if interval is None:
             return self.step % self.cfg.eval_interval == 0
-        if self.budget_s is not None and self._horizon_s() - now < interval / 2:
-            return False  # the final evaluation comes soon enough
+        if self.budget_s is not None and self._horizon_s() - now - self.eval_reserve_s < interval / 2:
+            return False  # the final evaluation comes soon enough (this one would leave under half an interval)
         return now - last_eval_at >= interval
 
     def _continue_schedule(self, training: dict) -> None:
         """After loading a checkpoint: carry on its clock, and re-warm if the schedule was changed."""
         history = training["history"]
         self.clock_s = training.get("clock_s", history[-1]["elapsed_s"] if history else 0.0)
-        self.eval_s, self.step_s = training.get("eval_s", 0.0), training.get("step_s", 0.0)
+        old_eval_s = training.get("eval_s")  # checkpoints written before eval_times_s kept the latest one only
+        self.eval_times_s = list(training.get("eval_times_s", [old_eval_s] if old_eval_s else []))
+        self.step_s = training.get("step_s", 0.0)
         changed = changed_schedule(training.get("train_config", {}), asdict(self.cfg))
         if not changed:  # the same run, continued exactly
             self.fraction = training.get("fraction", 0.0)
@@ -667,23 +701,28 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_start(self)
         self._fit_started = self.clock()
-        window_start, window_steps = self._fit_started, 0
+        window_start, window_steps = self._fit_started, 0  # for the rate of tokens/s between evaluations
         last_eval_at = self.clock_s if self.history else -math.inf  # when the latest evaluation ended
-        cold = True  # the first evaluation of this fit: often slow, not a fair estimate of the next ones
+        step_began = None  # the clock when the step just taken began (None: no step since the last look)
         bar = self._progress_bar()
         try:
             while True:
-                now = self.elapsed_s()
+                # The one read of the shared clock per step (under torchrun, a broadcast from rank 0): it ends
+                # the step just taken (its logging and callbacks included) and decides what comes next.
+                reading = self.clock()
+                now = self._elapsed_at(reading)
+                if step_began is not None:
+                    self._count_step(reading - step_began, now, bar)
+                    step_began = None
+                if window_start is None:  # the first look after an evaluation
+                    window_start, last_eval_at = reading, now
                 finished = self._out_of_training(now)
                 evaluated_here = bool(self.history) and self.history[-1]["step"] == self.step
                 if (finished or self._eval_due(now, last_eval_at)) and not evaluated_here:
-                    rate = tokens_per_step * window_steps / max(self.clock() - window_start, 1e-9)
+                    rate = tokens_per_step * window_steps / max(reading - window_start, 1e-9)
                     record = self.evaluate(rate, now)
                     bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{record['val_loss']:.3f}")
-                    if cold and self.budget_s is not None:  # of what a budget keeps for the last one
-                        self.eval_s = min(self.eval_s, COLD_EVAL_SHARE * self.budget_s)
-                    cold = False
-                    window_start, window_steps, last_eval_at = self.clock(), 0, self.elapsed_s()
+                    window_start, window_steps = None, 0
                     continue  # the evaluation took time: look at the clock again
                 if finished:
                     out_of_steps = self.budget_s is None and self.step >= cfg.max_iters  # else budget or max_minutes
@@ -691,16 +730,10 @@ class Trainer:
                     break
                 if self.budget_s is not None:
                     self._advance_fraction(now)
-                began = self.clock()
+                step_began = reading
                 loss = self._guarded_step()
-                took = self.clock() - began
-                if self.schedule_start_s is None:  # the first step: often slow (set-up, compiling), so not timed
-                    self.schedule_start_s = self.elapsed_s()
-                else:
-                    self.step_s = took if self.step_s == 0 else 0.9 * self.step_s + 0.1 * took
                 self.step += 1
                 window_steps += 1
-                self._advance_bar(bar)
                 if self.step % cfg.log_interval == 0:
                     loss_value = distributed.all_reduce_mean(loss).item()  # the only host sync between evaluations
                     self.train_loss = loss_value
@@ -733,8 +766,14 @@ class Trainer:
             unit="s",
         )
 
-    def _advance_bar(self, bar) -> None:
+    def _count_step(self, took: float, now: float, bar) -> None:
+        """After a step, at the next look at the clock: its duration (from the look before it to this one,
+        so on a GPU the queued work that the logging waited for is counted too) and the progress bar."""
+        if self.schedule_start_s is None:  # the first step: often slow (set-up, compiling), so not timed
+            self.schedule_start_s = now
+        else:
+            self._time_step(took)
         if self.budget_s is None:
             bar.update(1)
         else:
-            bar.update(max(0, min(bar.total, int(self.elapsed_s())) - bar.n))
+            bar.update(max(0, min(bar.total, int(now)) - bar.n))

@@ -91,11 +91,11 @@ def test_schedule_curve_is_the_trainers_schedule(corpus, tiny_model):
 def test_schedule_curve_of_a_budget_run_is_drawn_against_minutes(corpus, tiny_model):
     cfg = TrainConfig(budget_minutes=5, learning_rate=1e-3, warmup_fraction=0.1, compile=False)
     trainer = Trainer(tiny_model, corpus, cfg)
-    trainer.eval_s = 30.0  # the final evaluation is expected to take half a minute
+    trainer.eval_times_s = [12.0]  # the final evaluation is expected to take 12 seconds
     minutes, lrs, unit = schedule_curve(trainer)
     assert unit == "minutes" and minutes[0] == 0 and minutes[-1] == 5.0
-    assert minutes[-2] == pytest.approx(4.5) and lrs[-2] == lrs[-1] == pytest.approx(1e-4)  # floor by then
-    assert minutes[lrs.index(max(lrs))] == pytest.approx(0.45, abs=0.03)  # warm-up: a tenth of the 4.5 min
+    assert minutes[-2] == pytest.approx(4.8) and lrs[-2] == lrs[-1] == pytest.approx(1e-4)  # floor by then
+    assert minutes[lrs.index(max(lrs))] == pytest.approx(0.48, abs=0.03)  # warm-up: a tenth of the 4.8 min
 
 
 def test_static_plot_still_works_and_marks_overfitting(tmp_path):
