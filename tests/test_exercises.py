@@ -686,6 +686,24 @@ def test_the_checkers_leave_the_notebooks_random_state_alone(capsys):
     assert torch.equal(torch.get_rng_state(), before)
 
 
+@pytest.mark.parametrize(
+    "module, case, slip, named",
+    [
+        (nb10, (6, 6, 1, 384, 2), lambda right: 6 * right, "keeps only n_kv_head heads"),  # a ratio of 1/6
+        (nb10, (32, 32, 8, 4096, 2), lambda right: 4 * right, "keeps only n_kv_head heads"),
+        (nb07, (32, 4096, 4096, 8, 2), lambda right: right // 2, "count both"),  # 2**34 bytes
+    ],
+    ids=["nb10 multi-query", "nb10 Llama 3 8B", "nb07 7B batch"],
+)
+def test_a_size_off_by_a_factor_names_it_exactly_and_a_near_miss_does_not(module, case, slip, named):
+    """The KV-cache checkers name a slip by the exact ratio of the right size to the answer (1/6 included);
+    a size one byte away from such a slip gets the general hint, not the slip's."""
+    right = module.solution_kv_bytes_per_token(*case) if module is nb10 else module.solution_kv_cache_bytes(*case)
+    general = module.what_is_off(case, 7)
+    assert named in module.what_is_off(case, slip(right))
+    assert module.what_is_off(case, slip(right) + 1) == general and named not in general
+
+
 # ---- what the notebooks' "the checker itself works" cells asserted, with the corpus ------------
 
 

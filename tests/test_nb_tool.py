@@ -108,19 +108,72 @@ def test_readme_without_its_markers_is_named(checkout):
 
 @pytest.mark.parametrize(
     "prose",
-    ["It has 10.8M parameters.", "The laptop run takes 26.5 s on 2 cores.", "about 10,770,816 of them", "in 3 minutes"],
+    [
+        "It has 10.8M parameters.",
+        "The laptop run takes 26.5 s on 2 cores.",
+        "about 10,770,816 of them",
+        "in 3 minutes",
+        "about 1.1 million characters",  # a size in words of millions
+        "It stacks 6 layers.",  # a model's shape
+        "attention with 6 heads.",
+        "a model 384 wide",
+        "six heads of 64 channels",
+        "a 1024-token tokenizer",
+        "a context of 256 characters",  # a setting with its value (the amount pattern would match it too)
+        "the workshop model (batch 64)",
+        "For the reference model (`n_embd = 384`)",
+        "it trains on the first 2,000 characters",  # an amount of data
+        "whole generations of 500 tokens",
+        "Each model writes 300 characters after the prompt",
+        "at 8,000 samples per second",
+        "We drop the lowest-scoring 30% of lines",  # a share
+        "the same 6 × 384 model",  # a shape written out
+        "a 16×32 picture",
+        "4×4-pixel patches",
+        "it reaches a val loss of 1.47",  # a result
+        "perplexity ≈ 4.3 by then",
+    ],
 )
 def test_figures_typed_into_prose_are_found(prose):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"Some text. {prose}")])
     assert len(tool.typed_figures(notebook)) == 1
 
 
+def test_a_preset_shape_typed_out_is_found_figure_by_figure():
+    prose = "The `workshop` preset: 6 layers, 6 heads, 384 wide, a\ncontext of 256 characters."
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(prose)])
+    assert [f.split(": ", 1)[1] for f in tool.typed_figures(notebook)] == [
+        "'6 layers'",
+        "'6 heads'",
+        "'384 wide'",
+        "'context of 256 characters'",
+    ]
+
+
 def test_prose_without_such_figures_passes():
-    prose = "65 characters; GPT-2 has 50,257 tokens; ln(65) ≈ 4.17; a learning rate 10–20× lower; 2-D or more; 15 GiB"
+    prose = (
+        "65 characters; GPT-2 has 50,257 tokens; ln(65) ≈ 4.17; a learning rate 10–20× lower; 2-D or more; 15 GiB; "
+        "one head, several heads; (Zhang & Sennrich, 2019); Step 3: the same; notebook 05; 4 bytes each in fp32, "
+        "16 bytes per parameter; for 367 × 4; widen 4×; the 256 byte values 0–255; standard deviation 0.02; "
+        "the first 90% trains, the last 10% validates; the loss from about 4.17; `-log(1/65)`; T = 0.7; 12C² + 13C"
+    )
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell(prose), nbformat.v4.new_code_cell("x = 10.8e6  # 10.8M")]
     )
     assert tool.typed_figures(notebook) == []
+
+
+def test_the_corpus_figures_prose_may_state_are_read_from_the_code(monkeypatch):
+    """The vocabulary and the split may be stated because they are checked against helpers: a change there
+    turns the prose's figure into a finding."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("the 65 characters; the first 90% trains, the last 10% validates")]
+    )
+    assert tool.typed_figures(notebook) == []
+    monkeypatch.setattr(tool, "CORPUS_VOCAB_SIZE", 66)
+    assert tool.typed_figures(notebook) == ["cell 0: '65 characters'"]
+    monkeypatch.setattr(tool, "train_val_split", lambda data, train_fraction=0.8: None)
+    assert len(tool.typed_figures(notebook)) == 3
 
 
 def test_repo_option_points_badges_setup_cells_and_readme_at_a_fork(checkout):

@@ -22,7 +22,8 @@ and formatting. A new notebook whose cells 0 and 1 are a title and a setup cell 
 `<details><summary>Solution` cells name a `solution_` function) is adopted: the tags are added.
 
 The GitHub owner/name is kept in one place, `[tool.gpt-from-scratch] github` in pyproject.toml.
-Prose must not type figures that code knows (FIGURE_PATTERNS): --check lists them; print them from a cell.
+Prose must not type figures that code knows (FIGURE_PATTERNS: times, sizes, shapes, settings, amounts of data,
+shares, results; less known_figures(), facts of the fixed corpus): --check lists them; print them from a cell.
 It does not run notebooks (nbval does, under pytest) nor judge their teaching (tests/test_notebook_structure.py).
 """
 
@@ -32,6 +33,8 @@ import argparse
 import ast
 import copy
 import importlib.util
+import inspect
+import math
 import re
 import subprocess
 import sys
@@ -43,6 +46,7 @@ from nbstripout import strip_output
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # helpers from this checkout, without installing it
 
+from helpers.data import CORPUS_VOCAB_SIZE, train_val_split  # noqa: E402
 from helpers.errors import WorkshopError  # noqa: E402
 from helpers.measured import recorded_runs  # noqa: E402
 from helpers.presets import PRESETS  # noqa: E402
@@ -70,13 +74,46 @@ TITLE_LINE = re.compile(r"^# (?:(\d+) · )?(.+)$")
 SOLUTION_START = "<details><summary>Solution (click to open)</summary>"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 
-# Figures typed into prose drift from the code (issue 9): parameter counts, times, millions.
+# Figures typed into prose drift from the code (issue 9): parameter counts, times, millions, and the
+# sizes, shapes, counts and shares that presets and cells set.
+NUMBER = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?"  # 2,000 / 8,000 / 384 / 1.1
 FIGURE_PATTERNS = [
     re.compile(r"\b\d+(?:\.\d+)?\s?(?:M parameters|s on|seconds|minutes)\b"),
     re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|min|h|hours?)\b(?![\w-])"),  # a time: "26.5 s", "2 min"
     re.compile(r"\b\d+(?:\.\d+)?[MB]\b"),  # a count in millions or billions: "10.8M"
     re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b"),  # a count of millions written out: "10,770,816"
+    re.compile(rf"\b(?:{NUMBER})\s(?:thousand|million|billion)\b"),  # "1.1 million characters"
+    # a model's shape: "6 layers", "6 heads of 64", "384 wide", "a 1024-token tokenizer"
+    re.compile(r"\b\d+\s?(?:layers?|heads?|wide)\b|\bheads? of \d+|\b\d+-(?:token|layer|head)\b"),
+    # a setting with its value: "context 256", "a context of 256", "batch 64", "`n_embd = 384`"
+    re.compile(r"\b(?:context|batch|batch size|block_size|n_embd|n_layer|n_head)(?: of|\s?=)?\s?\d+"),
+    # an amount of data: "2,000 characters", "500 tokens", "8,000 samples" (not bytes: "4 bytes" per fp32 is a fact)
+    re.compile(rf"\b(?:{NUMBER})\s(?:characters|tokens|lines|steps|samples|sequences|sums|pictures|sounds|patches)\b"),
+    re.compile(r"\b\d+(?:\.\d+)?\s?%"),  # a share: "30%"
+    # a result: "a val loss of 1.47", "perplexity ≈ 4.3" (ln(65) ≈ 4.17, the uniform guess's, is known_figures)
+    re.compile(
+        r"\b(?:loss|perplexity|bits per character)(?:\s(?:of|is|≈|=|about|around|near|below|above|from|to))*\s\d+\.\d+"
+    ),
+    # a shape written out: "6 × 384 model", "a 16×32 picture", "4×4-pixel patches", "the 4×8 grid"
+    re.compile(r"\b\d+\s?×\s?\d+(?:-pixel|\s(?:model|picture|grid|image|patch))"),
 ]
+
+GPT2_VOCAB_SIZE = 50_257  # GPT-2's published BPE vocabulary: not a setting of ours
+
+
+def known_figures() -> set[str]:
+    """Figures that prose may state because they are facts of the fixed corpus or published elsewhere, not
+    settings: the corpus's vocabulary (and ln of it, the uniform guess's loss), the train/val split's shares
+    (both read from helpers, so a change there makes the prose's figure a finding), GPT-2's vocabulary."""
+    train_share = round(100 * inspect.signature(train_val_split).parameters["train_fraction"].default)
+    return {
+        str(CORPUS_VOCAB_SIZE),
+        f"{math.log(CORPUS_VOCAB_SIZE):.2f}",
+        str(train_share),
+        str(100 - train_share),
+        f"{GPT2_VOCAB_SIZE:,}",
+    }
+
 
 SETUP_CELL = """# Setup: run this first. In Colab it fetches the workshop once (safe to re-run); locally it finds it.
 REPO = "{repo}"  # a fork changes this with: python tools/nb.py --repo you/your-fork
@@ -268,12 +305,14 @@ def sync(nb, name: str, repo: str, root: Path) -> list[str]:
 
 
 def typed_figures(nb) -> list[str]:
-    """Figures written into markdown that code should print instead (FIGURE_PATTERNS)."""
+    """Figures written into markdown that code should print instead (FIGURE_PATTERNS), less known_figures()."""
+    known = known_figures()
     found = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown" or SERIES_TAG in tags_of(cell):
             continue
-        spans = sorted((m.start(), m.end()) for pattern in FIGURE_PATTERNS for m in pattern.finditer(cell.source))
+        matches = [m for pattern in FIGURE_PATTERNS for m in pattern.finditer(cell.source)]
+        spans = sorted((m.start(), m.end()) for m in matches if not set(re.findall(NUMBER, m.group())) <= known)
         for start, end in spans:  # two patterns matching one figure report it once
             if not found or found[-1][0] != i or start >= found[-1][2]:
                 found.append((i, start, end))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+from fractions import Fraction
 
 import torch
 
@@ -124,3 +125,12 @@ def first_wrong_count(
         if answer != expected:
             return f"for {case_text(case)} {wrong_text(expected, answer)} Hint: {what_is_off(case, answer)}"
     return None
+
+
+def slip_by_ratio(expected: int, answer: int, slips: list[tuple[Fraction | int, str]], otherwise: str) -> str:
+    """The hint of the first slip whose ratio turns `answer` into `expected` exactly (ratios as whole numbers or
+    Fractions, so 1/6 is exact), else `otherwise`: a size off by a factor names the factor it missed."""
+    for ratio, hint in slips:
+        if ratio != 1 and answer * Fraction(ratio) == expected:
+            return hint
+    return otherwise

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import attempt, checker, first_wrong_count, report
+from fractions import Fraction
+
+from . import attempt, checker, first_wrong_count, report, slip_by_ratio
 
 CASES = [  # n_layer, n_embd, context, batch_size, bytes_per_number
     (6, 384, 256, 1, 4),  # the workshop model, fp32
@@ -21,20 +23,19 @@ def solution_kv_cache_bytes(n_layer, n_embd, context, batch_size=1, bytes_per_nu
 def what_is_off(case, answer: int) -> str:
     """The usual slips, recognised by the ratio of the right size to the answer (the first that fits wins)."""
     n_layer, n_embd, context, batch_size, nbytes = case
-    expected = solution_kv_cache_bytes(*case)
     slips = [
         (2, "each layer keeps two tensors, keys and values: count both."),
         (n_layer, "every layer has its own cache: multiply by n_layer."),
         (batch_size, "every sequence in the batch has its own cache: multiply by batch_size."),
         (nbytes, "that counts numbers, not bytes: multiply by bytes_per_number."),
-        (1 / 8, "that counts bits: a byte is 8 bits, and bytes_per_number is already in bytes."),
+        (Fraction(1, 8), "that counts bits: a byte is 8 bits, and bytes_per_number is already in bytes."),
     ]
-    for ratio, hint in slips:
-        if ratio != 1 and answer * ratio == expected:
-            return hint
-    return (
+    return slip_by_ratio(
+        solution_kv_cache_bytes(*case),
+        answer,
+        slips,
         "each layer keeps two tensors (keys and values), each batch_size × context × n_embd numbers "
-        "(the heads together are n_embd wide), bytes_per_number bytes each."
+        "(the heads together are n_embd wide), bytes_per_number bytes each.",
     )
 
 
@@ -50,6 +51,4 @@ def check_kv_cache_bytes(your_fn) -> bool:
         what_is_off,
         call=attempt,
     )
-    if hint:
-        return report(False, "", hint)
-    return report(True, "you can size a KV cache before allocating it.", "")
+    return report(hint is None, "you can size a KV cache before allocating it.", hint)

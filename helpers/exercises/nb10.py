@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from . import attempt, checker, first_wrong_count, report
+from fractions import Fraction
+
+from . import attempt, checker, first_wrong_count, report, slip_by_ratio
 
 CASES = [  # n_layer, n_head, n_kv_head, n_embd, bytes_per_number
     (6, 6, 6, 384, 4),  # the workshop model: as many key/value heads as heads
@@ -21,18 +23,22 @@ def solution_kv_bytes_per_token(n_layer, n_head, n_kv_head, n_embd, bytes_per_nu
 def what_is_off(case, answer: int) -> str:
     """The usual slips, recognised by the ratio of the right size to the answer (the first that fits wins)."""
     n_layer, n_head, n_kv_head, n_embd, nbytes = case
-    expected = solution_kv_bytes_per_token(*case)
     slips = [
-        (n_kv_head / n_head, "that is every query head's keys and values: the cache keeps only n_kv_head heads."),
+        (
+            Fraction(n_kv_head, n_head),
+            "that is every query head's keys and values: the cache keeps only n_kv_head heads.",
+        ),
         (2, "each layer keeps two tensors, keys and values: count both."),
         (n_layer, "every layer has its own cache: multiply by n_layer."),
         (nbytes, "that counts numbers, not bytes: multiply by bytes_per_number."),
-        (1 / n_head, "a head is n_embd // n_head numbers wide, not n_embd."),
+        (Fraction(1, n_head), "a head is n_embd // n_head numbers wide, not n_embd."),
     ]
-    for ratio, hint in slips:
-        if ratio != 1 and abs(answer * ratio - expected) <= 1e-9 * expected:
-            return hint
-    return "per layer: keys and values (2) × n_kv_head heads × head_size (n_embd // n_head) numbers × bytes_per_number."
+    return slip_by_ratio(
+        solution_kv_bytes_per_token(*case),
+        answer,
+        slips,
+        "per layer: keys and values (2) × n_kv_head heads × head_size (n_embd // n_head) numbers × bytes_per_number.",
+    )
 
 
 @checker
@@ -47,6 +53,4 @@ def check_kv_bytes_per_token(your_fn) -> bool:
         what_is_off,
         call=attempt,
     )
-    if hint:
-        return report(False, "", hint)
-    return report(True, "you can size what a token costs in the cache, with grouped-query attention.", "")
+    return report(hint is None, "you can size what a token costs in the cache, with grouped-query attention.", hint)
