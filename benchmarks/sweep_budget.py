@@ -16,6 +16,7 @@ n_head defaults to n_embd // 64 (at least 2 ... at most 8 heads) when only n_emb
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -89,14 +90,17 @@ def line(r: dict) -> str:
 
 
 def record(key: str, payload: dict) -> None:
-    """Keep a sweep in benchmarks/budget_sweep.json (the budget presets' evidence; a test reads it)."""
-    data = json.loads(RECORDED.read_text()) if RECORDED.is_file() else {}
-    data["about"] = (
-        "Written by benchmarks/sweep_budget.py --record KEY: exact val loss after a time budget, one entry per "
-        "setting. helpers/presets.py's budget shapes cite it; details in benchmarks/RESULTS.md."
-    )
-    data[key] = payload
-    RECORDED.write_text(json.dumps(data, indent=1) + "\n")
+    """Keep a sweep in benchmarks/budget_sweep.json (the budget presets' evidence; a test reads it). Locked:
+    two sweeps run side by side (one per CPU slot) may finish together."""
+    with open(RECORDED.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(RECORDED.read_text()) if RECORDED.is_file() else {}
+        data["about"] = (
+            "Written by benchmarks/sweep_budget.py --record KEY: exact val loss after a time budget, one entry per "
+            "setting. helpers/presets.py's budget shapes cite it; details in benchmarks/RESULTS.md."
+        )
+        data[key] = payload
+        RECORDED.write_text(json.dumps(data, indent=1) + "\n")
 
 
 def main(argv=None) -> int:

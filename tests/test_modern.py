@@ -472,7 +472,7 @@ def test_the_modern_preset_is_the_recorded_wins_and_auto_takes_it_only_where_it_
             noise = max(table[base]["spread"], table[best]["spread"])
             assert table[best]["changes"] == won and gap > noise
             continue
-        runs = sweeps[f"wins_{minutes}min"]["runs"]
+        runs = [run for key, sweep in sweeps.items() if key.startswith(f"wins_{minutes}min") for run in sweep["runs"]]
         losses = {}
         for run in runs:
             wins_on = run["train"].get("optimizer", "adamw") == optimizer
