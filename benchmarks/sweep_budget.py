@@ -16,7 +16,6 @@ n_head defaults to n_embd // 64 (at least 2 ... at most 8 heads) when only n_emb
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import platform
@@ -92,6 +91,8 @@ def line(r: dict) -> str:
 def record(key: str, payload: dict) -> None:
     """Keep a sweep in benchmarks/budget_sweep.json (the budget presets' evidence; a test reads it). Locked:
     two sweeps run side by side (one per CPU slot) may finish together."""
+    import fcntl  # Unix only, like the CPU-slot wrapper it is run through
+
     with open(RECORDED.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = json.loads(RECORDED.read_text()) if RECORDED.is_file() else {}
