@@ -82,7 +82,7 @@ MODERN_WINS = {"model": {}, "train": {"optimizer": "muon"}}
 
 # The shape that learned most in each budget on a 2-core CPU, over the laptop shape (benchmarks/sweep_budget.py,
 # recorded in benchmarks/budget_sweep.json and RESULTS.md): with more minutes a deeper model pays.
-BUDGET_SHAPES = {1: {}, 5: dict(n_layer=4), 15: dict(n_layer=4)}
+BUDGET_SHAPES = {1: {}, 5: dict(n_layer=4, block_size=128), 15: dict(n_layer=4, block_size=128)}
 # the budgets at which the wins beat the GPT-2 design on that budget's shape, measured with two seeds
 # (1 minute: modern_ablation.json; 5 minutes: budget_sweep.json): their budget presets carry them
 MODERN_BUDGETS = (1, 5)
