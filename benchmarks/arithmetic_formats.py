@@ -74,6 +74,7 @@ def run(task, args, seed):
         eval_every=args.eval_every,
         warmup=args.warmup,
         on_eval=show,
+        clock=time.process_time if args.cpu_clock else None,
     )
     greedy = exact_match(model, task, test)
     return history, greedy
@@ -101,6 +102,9 @@ def main(argv=None):
     p.add_argument("--train-size", type=int, default=None, help="a fixed training set of this many sums")
     p.add_argument("--loss-on", choices=["completion", "all"], default="completion")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument(
+        "--cpu-clock", action="store_true", help="count this process's CPU time (time.process_time), not the wall clock"
+    )
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

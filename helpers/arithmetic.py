@@ -1,4 +1,4 @@
-"""Multi-digit addition written as text in three formats: the data and the grading of notebook 13.
+"""Multi-digit addition written as text in four formats: the data and the grading of notebook 13.
 
 What it knows: how to write `a + b` as a prompt and the completion a model should write in each
 format (for 3-digit operands, zero-padded):
@@ -6,6 +6,7 @@ format (for 3-digit operands, zero-padded):
     plain       367+485=0852.
     reversed    367+485=2580.                                  (the answer, last digit first)
     scratchpad  367+485=7+5+0=12,6+8+1=15,3+4+1=08|0852.       (each column: digits + carry = sum)
+    compact     367+485=12,15,08|0852.                         (each column's sum only: carry, digit)
 
 how to draw training problems that never touch a held-out set, how to build batches whose loss covers
 only what the model writes (the completion), and how to grade what a model writes: exactly right up to
@@ -27,7 +28,8 @@ from .model import GPT, GPTConfig
 END = "."  # the end marker: the model stops writing here
 PAD = "_"  # fills short rows of a batch; never trained on, never written
 TOKENIZER = CharTokenizer("0123456789+=,|" + END + PAD)
-FORMATS = ("plain", "reversed", "scratchpad")
+FORMATS = ("plain", "reversed", "scratchpad", "compact")
+SCRATCHPADS = ("scratchpad", "compact")  # the formats that write steps before the answer
 MAX_DIGITS = 12
 
 
@@ -103,9 +105,13 @@ class AdditionTask:
     def completion(self, a: int, b: int) -> str:
         """Everything the model must write after the prompt, end marker included."""
         self.check_operands(a, b)
-        if self.format != "scratchpad":
+        if self.format not in SCRATCHPADS:
             return self.answer(a, b) + END
-        steps = ",".join(f"{x}+{y}+{c}={s:02d}" for x, y, c, s in scratchpad_steps(a, b, self.width(a, b)))
+        write = {
+            "scratchpad": lambda x, y, c, s: f"{x}+{y}+{c}={s:02d}",
+            "compact": lambda x, y, c, s: f"{s:02d}",  # tens digit: the carry out; units: the answer digit
+        }[self.format]
+        steps = ",".join(write(*step) for step in scratchpad_steps(a, b, self.width(a, b)))
         return f"{steps}|{self.answer(a, b)}{END}"
 
     def text(self, a: int, b: int) -> str:
@@ -246,7 +252,9 @@ def answer_sources(task: AdditionTask, a: int, b: int) -> list[tuple[int, int]]:
     """For the scratchpad format: `(position that writes answer digit k, position of the scratchpad
     digit it copies)` for each answer digit, positions counted in task.text(a, b). The position that
     writes a token is the one just before it (its output is the next token)."""
-    require(task.format == "scratchpad", "answer_sources needs the scratchpad format.")
+    require(
+        task.format in SCRATCHPADS, f"answer_sources needs a format with steps ({SCRATCHPADS}), not {task.format!r}."
+    )
     text, width = task.text(a, b), task.width(a, b)
     answer_start = text.index("|") + 1
     step_ends = [i - 1 for i, ch in enumerate(text) if ch in ",|"]  # the units digit of each column sum

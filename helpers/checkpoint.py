@@ -166,6 +166,23 @@ def resolve_checkpoint_path(path: str | os.PathLike) -> Path:
     return path
 
 
+def read_header(path: str | os.PathLike) -> dict:
+    """A checkpoint's header (config, tokenizer, training settings and state), JSON-decoded, without reading
+    its tensors: quick for any size of model."""
+    path = resolve_checkpoint_path(path)
+    try:
+        with safe_open(path, framework="pt") as f:
+            metadata = f.metadata() or {}
+        header = {key: json.loads(value) for key, value in metadata.items()}
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WorkshopError(f"{path} is unreadable ({type(err).__name__}: {err}). {FIX_OTHER_CHECKPOINT}") from None
+    require(
+        header.get("format") == FORMAT and "config" in header,
+        f"{path} is not a gpt-from-scratch checkpoint. {FIX_OTHER_CHECKPOINT}",
+    )
+    return header
+
+
 def describe_run(folder: str | os.PathLike) -> str | None:
     """What a run folder holds, e.g. 'step 700, best val loss 1.8034'; None when it holds no checkpoint.
 

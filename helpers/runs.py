@@ -6,6 +6,7 @@
 
 Re-running those cells after a disconnect continues from the last checkpoint (every eval_interval
 steps) instead of starting over. Outside Colab, `run_dir(name)` is simply `runs/<name>` in this checkout.
+`preset_for_run` picks what a run trains with: a resumed `auto` run keeps the settings it started with.
 Knows the folder layout and Colab's Drive; knows nothing of notebooks (helpers.notebook builds on this).
 """
 
@@ -13,11 +14,14 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import fields, replace
 from pathlib import Path
 
 from . import checkpoint as ckpt
 from .data import repo_root
 from .errors import WorkshopError, require
+from .presets import Preset, get_preset
+from .trainer import TrainConfig
 
 # Colab's folder. Unset in Colab; the Colab stand-in of tests/test_colab.py points it at an empty folder.
 COLAB_CONTENT_ENV = "WORKSHOP_COLAB_CONTENT"
@@ -97,3 +101,55 @@ def resume_or_start(trainer):
         (trainer.out_dir / "metrics.jsonl").unlink(missing_ok=True)  # a stale log would mix two runs
         print(f"Starting fresh: no checkpoint in {trainer.out_dir} yet.")
     return trainer
+
+
+# TrainConfig fields that describe the machine or the session, not the run: never taken from a checkpoint
+SESSION_FIELDS = ("device", "precision", "compile", "out_dir", "progress", "max_minutes")
+
+
+def preset_for_run(
+    name: str, device: str, folder: str | os.PathLike, minutes: float | None = None, resume: bool = True, **changes
+) -> tuple[str, Preset]:
+    """The preset a run in `folder` trains with, and its name; its `train` holds `minutes` and `changes`
+    (TrainConfig fields the user set explicitly), ready for `TrainConfig(**preset.train, ...)`.
+
+    `auto` depends on the device and the budget, so resuming an `auto` run with a new budget would build
+    another preset's model and optimizer: resumed (`resume` and a last checkpoint in `folder`), an `auto`
+    run continues with the settings it started with, read from that checkpoint, and says so in one line.
+    A named preset is taken as it is (Trainer.resume refuses one that disagrees with the run).
+    """
+    last = Path(folder) / ckpt.LAST
+    if not (name == "auto" and resume and last.is_file()):
+        resolved, preset = get_preset(name, device, minutes=minutes)
+        return resolved, with_changes(preset, minutes=minutes, **changes)
+    preset = with_changes(run_preset(last), minutes=minutes, **changes)
+    print(f"resuming with the run's own settings: {preset.shape()}, {preset.settings()}, {preset.length()}")
+    resolved = f"{Path(folder).name} (its own settings)"
+    return resolved, preset
+
+
+def run_preset(checkpoint: str | os.PathLike) -> Preset:
+    """The model and training settings a checkpoint's run was started with, as a Preset (its header only).
+
+    Checkpoints from before the optimizer was recorded trained with AdamW, TrainConfig's default."""
+    header = ckpt.read_header(checkpoint)
+    model = {k: v for k, v in header["config"].items() if k != "vocab_size"}
+    saved = header.get("training", {}).get("train_config", {})
+    known = {f.name for f in fields(TrainConfig)} - set(SESSION_FIELDS)
+    return Preset(
+        f"the settings {checkpoint} was trained with", model=model, train={k: v for k, v in saved.items() if k in known}
+    )
+
+
+def with_changes(preset: Preset, minutes: float | None = None, **changes) -> Preset:
+    """`preset` with what the user set explicitly (None: not set) on top. A length replaces the other kind:
+    `minutes` a run of steps, `max_iters` a time budget; a new peak learning rate takes its floor along."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    train = dict(preset.train)
+    if minutes is not None:
+        train["budget_minutes"] = minutes
+    if "max_iters" in changes:
+        train.pop("budget_minutes", None)
+    if "learning_rate" in changes and "min_lr" not in changes:
+        train.pop("min_lr", None)  # the floor follows the peak unless it is set
+    return replace(preset, train={**train, **changes})

@@ -5,8 +5,9 @@ laid over either: `lr_at(step, cfg)` for a run of steps, `lr_at_fraction(f, cfg)
 of a time budget spent. Both rise to the peak, never rise again, and end on the floor.
 
 `Rewarm` is how a run that is resumed with a new schedule (a finished run given more steps or more
-minutes) carries on: instead of jumping from the rate it stopped at to the new schedule's rate, it
-climbs a short ramp from where it was until it meets the new schedule, then follows it to the floor.
+minutes) carries on: its own schedule over what is left, never a jump to the middle of the new cosine.
+A finished run sits at its floor, annealed; by default it holds that rate, then anneals further (every
+climb measured made the val loss rise first, benchmarks/RESULTS.md); `TrainConfig.extend_height` climbs.
 
 This module knows rates, steps and fractions only: not optimizers, models or clocks (the trainer
 reads its clock and passes the fraction spent). TrainConfig checks the settings it is given.
@@ -60,34 +61,84 @@ def lr_at_fraction(fraction: float, cfg) -> float:
     return cosine((fraction - warmup) / (1.0 - warmup), cfg.learning_rate, cfg.min_lr)
 
 
+# How a finished run carries on when it is given more steps or minutes (measured: benchmarks/RESULTS.md,
+# "Extending a finished run"). By default (height 0) the rate is never raised: it holds where the run
+# stopped (its floor) for EXTEND_RAMP of what is left, then anneals to EXTEND_END of that: the best design
+# measured whose val loss never rose above the finished run's. With a height, it climbs over EXTEND_RAMP to
+# that share of the way from floor to peak and decays to the floor: it ends lower, but gets worse first.
+EXTEND_HEIGHT = 0.0
+EXTEND_RAMP = 0.5
+EXTEND_END = 0.1
+
+
 @dataclass(frozen=True)
 class Rewarm:
-    """A ramp from `from_lr`, starting where a resumed run changed its schedule (at `step`, or `fraction`
-    of a budget), rising to the peak over one warm-up; the rate is the lower of the ramp and the schedule.
+    """The schedule of a run resumed with a changed schedule (a finished run given more steps or minutes),
+    from where it changed (`step`, or `fraction` of a budget) to the new end: a linear ramp from the rate it
+    stopped at (`from_lr`) to a plateau over `ramp` of what is left, then half a cosine down to the end.
 
-    Extending a finished run (at its floor) with more steps therefore climbs gently back onto the
-    longer run's schedule instead of jumping to the middle of its cosine, and then decays with it.
+    With `height` 0 the plateau is the rate it stopped at (held, never raised) and a run that stopped at
+    or below its floor (finished, annealed) anneals further, to `EXTEND_END` of it: a second anneal without
+    undoing the first. With a height, the plateau is that share of the way from the floor to the peak
+    (never below `from_lr`) and the end is the floor: climbing back undoes the annealing (the val loss rises
+    for hundreds of steps) before it ends lower. An extension too short for a ramp step only decays.
     """
 
     step: int
     fraction: float
     from_lr: float
-    height: float = 1.0  # the share of the schedule's height above the floor kept after the resume
+    height: float = EXTEND_HEIGHT
+    ramp: float = EXTEND_RAMP
 
-    def cap(self, lr: float, cfg, step: int, fraction: float | None = None) -> float:
-        peak = cfg.learning_rate
-        lr = cfg.min_lr + self.height * (lr - cfg.min_lr)
-        if fraction is None:  # a run of steps: the ramp takes one warm-up, at most half of what is left
-            length = max(1, min(cfg.warmup_iters, (decay_steps(cfg) - self.step) // 2))
-            climbed = (step - self.step + 1) / length
-        else:
-            length = cfg.warmup_fraction * max(1e-9, 1.0 - self.fraction)
-            climbed = (fraction - self.fraction) / length
-        ramp = self.from_lr + (peak - self.from_lr) * min(max(climbed, 0.0), 1.0)
-        return min(lr, max(ramp, self.from_lr))
+    def start(self, cfg) -> float:
+        """The rate it carries on from: `from_lr` (below the floor too, after an extension), at most the peak."""
+        return min(max(self.from_lr, 0.0), cfg.learning_rate)
+
+    def plateau(self, cfg) -> float:
+        """The top of the climb (the start when it is higher, or with height 0: then the rate never rises)."""
+        if self.height == 0:
+            return self.start(cfg)
+        return max(self.start(cfg), cfg.min_lr + self.height * (cfg.learning_rate - cfg.min_lr))
+
+    def end(self, cfg) -> float:
+        """The rate it ends on: the floor, or with height 0 from a run at its floor, EXTEND_END of where it was."""
+        start = self.start(cfg)
+        return EXTEND_END * start if self.height == 0 and start <= cfg.min_lr * (1 + 1e-9) else cfg.min_lr
+
+    def lr(self, cfg, step: int, fraction: float | None = None) -> float:
+        start, plateau, floor = self.start(cfg), self.plateau(cfg), self.end(cfg)
+        if fraction is None:  # a run of steps: `done` of the `left` steps to the floor
+            done, left = step - self.step, decay_steps(cfg) - self.step
+            ramp = int(self.ramp * left)
+            if done >= left:
+                return floor
+            if done < ramp:
+                return start + (plateau - start) * (done + 1) / ramp
+            return cosine((done - ramp) / (left - ramp), plateau if ramp else start, floor)
+        if fraction >= 1.0 or self.fraction >= 1.0:
+            return floor
+        done = (fraction - self.fraction) / (1.0 - self.fraction)
+        if done < self.ramp:
+            return start + (plateau - start) * max(done, 0.0) / self.ramp
+        return cosine((done - self.ramp) / (1.0 - self.ramp), plateau, floor)
 
     def as_dict(self) -> dict:
-        return {"step": self.step, "fraction": self.fraction, "from_lr": self.from_lr, "height": self.height}
+        return {
+            "step": self.step,
+            "fraction": self.fraction,
+            "from_lr": self.from_lr,
+            "height": self.height,
+            "ramp": self.ramp,
+        }
+
+
+def still_warming_up(old: dict, step: int, fraction: float) -> bool:
+    """Whether a run (its TrainConfig as a dict) stopped before its rate reached the peak: nothing annealed
+    yet, so a changed schedule climbs to the full peak (height 1) rather than to the extension's plateau."""
+    if old.get("budget_minutes") is None:
+        decay = old.get("lr_decay_iters") or old.get("max_iters", 0)
+        return step < min(old.get("warmup_iters", 0), decay // 2)
+    return fraction < old.get("warmup_fraction", 0.0)
 
 
 def changed_schedule(old: dict, new: dict) -> list[str]:

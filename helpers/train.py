@@ -29,7 +29,8 @@ from .errors import WorkshopError, cli_exit_status, require
 from .live import LiveLossPlot
 from .plotting import plot_history
 from .prepared import load_prepared
-from .presets import PRESETS, get_preset
+from .presets import PRESETS, resolve_preset_name
+from .runs import preset_for_run
 from .sampling import check_seed, is_number, is_whole_number, sample_text
 from .trainer import TrainConfig, Trainer
 
@@ -88,6 +89,13 @@ def build_parser():
         help="compute each batch in this many pieces, one optimizer step after the last (less memory, same batch)",
     )
     p.add_argument("--learning-rate", type=float)
+    p.add_argument(
+        "--extend-height",
+        type=float,
+        help="when --resume gives a finished run more steps or minutes: how far the learning rate climbs back, "
+        "0 (default: it holds the floor, then anneals below it; measured, its val loss never rose) to 1 (back "
+        "to the peak: ends lower, but first gets worse); see benchmarks/RESULTS.md",
+    )
     p.add_argument("--eval-interval", type=int)
     p.add_argument("--eval-iters", type=int)
     p.add_argument(
@@ -139,6 +147,11 @@ def check_args(args) -> None:
             "or leave it out.",
         )
     require(
+        args.extend_height is None or (is_number(args.extend_height) and 0 <= args.extend_height <= 1),
+        f"--extend-height={args.extend_height} is invalid. Fix: use a number from 0 (never climb) to 1 "
+        "(climb back to the peak), or leave it out.",
+    )
+    require(
         args.minutes is None or args.max_iters is None,
         "--minutes and --max-iters both say how long to train. Fix: give one (--minutes for a time budget).",
     )
@@ -180,7 +193,7 @@ def run_from_args(args) -> Trainer:
     check_args(args)
     launch = distributed.launch_from_env()
     device = pick_device(args.device)
-    preset_name, preset = get_preset(args.preset, device, minutes=args.minutes)
+    preset_name = resolve_preset_name(args.preset, device, args.minutes)
     out_dir = Path(args.out or f"runs/{preset_name}")
     check_run_folder(out_dir, args.resume, args.overwrite)
     overrides = {
@@ -188,13 +201,15 @@ def run_from_args(args) -> Trainer:
         "batch_size": args.batch_size,
         "grad_accum_steps": args.grad_accum,
         "learning_rate": args.learning_rate,
+        "extend_height": args.extend_height,
         "eval_interval": args.eval_interval,
         "eval_iters": args.eval_iters,
-        "budget_minutes": args.minutes,
         "seed": args.seed,
     }
+    # resumed, `auto` keeps the run's own settings (a new budget must not pick another preset's model)
+    preset_name, preset = preset_for_run(args.preset, device, out_dir, args.minutes, args.resume, **overrides)
     train_cfg = TrainConfig(
-        **{**preset.train, **{k: v for k, v in overrides.items() if v is not None}},
+        **preset.train,
         device=device,
         precision=args.precision,
         out_dir=str(out_dir),

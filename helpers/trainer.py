@@ -35,11 +35,26 @@ from .data import Corpus
 from .device import autocast, compile_supported, fused_adamw_supported, pick_device, precision_for, use_tf32_matmuls
 from .errors import WorkshopError, require
 from .model import GPT
-from .schedule import Rewarm, changed_schedule, lr_at, lr_at_fraction
+from .schedule import (
+    EXTEND_END,
+    EXTEND_HEIGHT,
+    EXTEND_RAMP,
+    Rewarm,
+    changed_schedule,
+    lr_at,
+    lr_at_fraction,
+    still_warming_up,
+)
 
 # A budget run keeps the time of the latest evaluation for its final one; the first of a fit() (often cold:
 # allocations, kernel set-up, on a GPU compiling the model) counts for at most this share of the budget.
 COLD_EVAL_SHARE = 0.05
+
+
+FIX_RESUME_SETTINGS = (
+    "Fix: resume with the settings the run started with (the same preset; python -m helpers.train "
+    "--preset auto reads them from the checkpoint), or start a new run in another out_dir."
+)
 
 
 def _is_number(value) -> bool:
@@ -57,6 +72,9 @@ class TrainConfig:
     lr_decay_iters: int | None = None  # the step the floor is reached; defaults to max_iters
     budget_minutes: float | None = None  # train for this long instead: the schedule follows the clock
     warmup_fraction: float = 0.02  # budget runs: the share of the budget spent warming up
+    # a finished run given more steps or minutes climbs to this share of the way from floor to peak (0: it
+    # never climbs: holds the floor, then anneals below it; more ends lower but first undoes the annealing)
+    extend_height: float = EXTEND_HEIGHT
     max_minutes: float | None = None  # a cap on one fit() of a run of steps: stops early (final eval, no annealing)
     weight_decay: float = 0.1  # on matrices only (not biases, LayerNorms)
     optimizer: str = "adamw"  # or "muon": Muon for the blocks' weight matrices, AdamW for the rest
@@ -117,6 +135,11 @@ class TrainConfig:
             self.max_minutes is None or self.budget_minutes is None,
             "max_minutes (stop early) and budget_minutes (train for that long, annealed) both limit the time. "
             "Fix: give one; budget_minutes ends with the learning rate at its floor.",
+        )
+        require(
+            _is_number(self.extend_height) and 0 <= self.extend_height <= 1,
+            f"extend_height must be between 0 (a finished run given more steps never climbs) and 1 (it climbs "
+            f"back to the peak), not {self.extend_height!r}.",
         )
         require(
             _is_number(self.warmup_fraction) and 0 <= self.warmup_fraction <= 0.5,
@@ -465,11 +488,12 @@ class Trainer:
             f"(--tokenizer {state.tokenizer.kind}"
             + (f" --vocab-size {state.tokenizer.vocab_size})." if state.tokenizer.kind == "bpe" else ")."),
         )
-        ckpt.load_weights(
-            self.model,
-            state,
-            fix="Fix: resume with the model settings the run started with (same preset), "
-            "or start a new run in another out_dir.",
+        ckpt.load_weights(self.model, state, fix=FIX_RESUME_SETTINGS)
+        saved_optimizer = state.training.get("train_config", {}).get("optimizer", "adamw")  # older runs: AdamW
+        require(
+            saved_optimizer == self.cfg.optimizer,
+            f"{path} was trained with the {saved_optimizer} optimizer, but this run is set to {self.cfg.optimizer}: "
+            f"its optimizer state does not fit. {FIX_RESUME_SETTINGS}",
         )
         require(
             state.optimizer_state is not None and "torch" in state.rng and "batch" in state.rng,
@@ -530,9 +554,11 @@ class Trainer:
         return self.clock_s + (self.clock if shared else self.local_clock)() - self._fit_started
 
     def lr_for(self, step: int, fraction: float | None = None) -> float:
-        """The schedule's rate at `step` (or at `fraction` of a budget), re-warming after a changed schedule."""
-        lr = lr_at(step, self.cfg) if fraction is None else lr_at_fraction(fraction, self.cfg)
-        return self.rewarm.cap(lr, self.cfg, step, fraction) if self.rewarm else lr
+        """The schedule's rate at `step` (or at `fraction` of a budget); after a changed schedule, the
+        extension's own (schedule.Rewarm)."""
+        if self.rewarm is not None:
+            return self.rewarm.lr(self.cfg, step, fraction)
+        return lr_at(step, self.cfg) if fraction is None else lr_at_fraction(fraction, self.cfg)
 
     def current_lr(self) -> float:
         """The rate of the next step: by step, or by the share of the budget spent."""
@@ -593,11 +619,12 @@ class Trainer:
             self.rewarm = Rewarm(**training["rewarm"]) if training.get("rewarm") else None
             return
         from_lr = history[-1]["lr"] if history else self.cfg.min_lr
+        warming_up = still_warming_up(training.get("train_config", {}), self.step, training.get("fraction", 0.0))
         self.fraction = 0.0
         if self.budget_s is not None:
             self.schedule_start_s = training.get("schedule_start_s") or 0.0
             self._advance_fraction(self.clock_s)
-        self.rewarm = Rewarm(self.step, self.fraction, from_lr)
+        self.rewarm = Rewarm(self.step, self.fraction, from_lr, height=1.0 if warming_up else self.cfg.extend_height)
 
     def is_finished(self) -> bool:
         """True when this run's schedule is done: max_iters reached, or the budget spent."""
@@ -612,14 +639,23 @@ class Trainer:
             where = f"at step {self.step}, {self.clock_s / 60:.2f} of {self.cfg.budget_minutes:g} minutes"
             further = f"budget_minutes (the total, e.g. {2 * self.cfg.budget_minutes:g}: --minutes)"
         if self.is_finished():
-            return (
-                f"{where}: already finished. To train further, raise {further}; the learning rate then climbs "
-                "from its floor back onto the longer run's schedule over one warm-up, and decays to the floor again."
-            )
+            if self.cfg.extend_height == 0:
+                how = (
+                    f"the learning rate then holds its floor for the first {EXTEND_RAMP:.0%} of the added training "
+                    f"and anneals to {EXTEND_END:g} of it, never rising (the model keeps what annealing gave it)"
+                )
+            else:
+                how = (
+                    f"the learning rate then climbs from its floor (over the first {EXTEND_RAMP:.0%} of the added "
+                    f"training) to {self.cfg.extend_height:.0%} of the way to its peak, and decays to the floor again"
+                )
+            return f"{where}: already finished. To train further, raise {further}; {how}."
         if self.rewarm is not None and self.rewarm.step == self.step:
+            start, top, end = (f(self.cfg) for f in (self.rewarm.start, self.rewarm.plateau, self.rewarm.end))
+            how = f"climbs slowly from {start:.2e} to {top:.2e}" if top > start else f"holds {start:.2e}"
             return (
-                f"{where}: the schedule changed, so the learning rate climbs from {self.rewarm.from_lr:.2e} "
-                "onto the new schedule over one warm-up instead of jumping."
+                f"{where}: the schedule changed, so the learning rate {how}, then decays to {end:.2e} over the "
+                "training left, instead of jumping to the middle of the new schedule."
             )
         return f"{where}."
 

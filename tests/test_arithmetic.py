@@ -32,7 +32,7 @@ from helpers.completions import IGNORE
 STEP = re.compile(r"(\d)\+(\d)\+(\d)=(\d\d)")
 
 
-def test_the_three_formats_of_one_sum():
+def test_the_formats_of_one_sum():
     assert AdditionTask("plain").text(367, 485) == "367+485=0852."
     assert AdditionTask("reversed").text(367, 485) == "367+485=2580."
     assert AdditionTask("scratchpad").text(367, 485) == "367+485=7+5+0=12,6+8+1=15,3+4+1=08|0852."
@@ -40,6 +40,28 @@ def test_the_three_formats_of_one_sum():
     assert AdditionTask("reversed", pad_operands=False, pad_answer=False).text(67, 5) == "67+5=27."
     assert AdditionTask("plain", pad_answer=False).text(67, 5) == "067+005=72."
     assert AdditionTask("reversed", reverse_operands=True).text(367, 485) == "763+584=2580."
+    assert AdditionTask("compact").text(367, 485) == "367+485=12,15,08|0852."
+
+
+def test_compact_steps_really_add_up():
+    """Each step is one column's two-digit sum, the carry in included: its tens digit is the carry out,
+    its units digit the answer digit. Redo every column with Python's integers."""
+    rng = random.Random(2)
+    for _ in range(3000):
+        n = rng.randint(1, 8)
+        a, b = rng.randrange(10**n), rng.randrange(10**n)
+        pad = rng.random() < 0.5
+        completion = AdditionTask("compact", n, pad_operands=pad, pad_answer=pad).completion(a, b)
+        steps_text, answer = completion[:-1].split("|")
+        assert completion.endswith(END) and int(answer) == a + b
+        sums = steps_text.split(",")
+        assert all(re.fullmatch(r"\d\d", s) for s in sums) and len(sums) == (n if pad else len(str(max(a, b))))
+        carry, total = 0, 0
+        for column, column_sum in enumerate(map(int, sums)):
+            assert column_sum == a // 10**column % 10 + b // 10**column % 10 + carry, (a, b, column)
+            total += column_sum % 10 * 10**column
+            carry = column_sum // 10
+        assert total + carry * 10 ** len(sums) == a + b, (a, b, completion)
 
 
 @pytest.mark.parametrize("pad", [True, False])
@@ -71,8 +93,9 @@ def test_reversed_is_plain_backwards_and_padding_lines_digits_up():
         plain, backwards = AdditionTask("plain").answer(a, b), AdditionTask("reversed").answer(a, b)
         assert backwards == plain[::-1] and len(plain) == 4
     lengths = {len(AdditionTask(f).text(a, b)) for f in FORMATS for a, b in [(0, 0), (999, 999), (5, 120)] if f}
-    assert len({len(AdditionTask("scratchpad").text(a, b)) for a, b in [(0, 0), (999, 999), (5, 120)]}) == 1
-    assert lengths == {13, 40}
+    for steps in ("scratchpad", "compact"):
+        assert len({len(AdditionTask(steps).text(a, b)) for a, b in [(0, 0), (999, 999), (5, 120)]}) == 1
+    assert lengths == {13, 22, 40}  # plain and reversed, compact, scratchpad
 
 
 def test_loss_covers_the_completion_only():
@@ -183,10 +206,16 @@ def test_one_pass_grading_equals_greedy_writing(fmt):
     ]
 
 
-def test_answer_sources_point_at_the_digits_the_answer_copies():
-    task = AdditionTask("scratchpad")
+@pytest.mark.parametrize("fmt", ["scratchpad", "compact"])
+def test_answer_sources_point_at_the_digits_the_answer_copies(fmt):
+    task = AdditionTask(fmt)
     for a, b in [(367, 485), (999, 1), (0, 0), (505, 505)]:
         text = task.text(a, b)
         for writer, source in answer_sources(task, a, b):
             assert text[writer + 1] == text[source], (text, writer, source)
             assert text.index("|") < writer + 1 and source < text.index("|")
+
+
+def test_answer_sources_need_a_format_with_steps():
+    with pytest.raises(WorkshopError, match="answer_sources needs a format with steps"):
+        answer_sources(AdditionTask("plain"), 367, 485)

@@ -220,7 +220,9 @@ def test_loading_into_a_model_of_another_shape_is_refused(run_folder):
 def test_resuming_with_another_model_shape_is_refused(run_folder, tmp_path):
     for name in (LAST, BEST):
         (tmp_path / name).write_bytes((run_folder / name).read_bytes())
-    with pytest.raises(WorkshopError, match=r"n_embd: checkpoint 16 vs model 32.*Fix: resume with the model settings"):
+    with pytest.raises(
+        WorkshopError, match=r"n_embd: checkpoint 16 vs model 32.*Fix: resume with the settings the run"
+    ):
         tiny_trainer(tmp_path, n_embd=32).resume()
 
 

@@ -14,7 +14,7 @@ import random
 import pytest
 
 from helpers import PRESETS, TrainConfig, WorkshopError, lr_at
-from helpers.schedule import Rewarm, lr_at_fraction, warmup_steps
+from helpers.schedule import EXTEND_END, EXTEND_HEIGHT, EXTEND_RAMP, Rewarm, lr_at_fraction, warmup_steps
 
 
 def assert_rises_to_peak_then_falls_to_floor(lrs: list[float], peak: float, floor: float, what: str) -> None:
@@ -99,22 +99,82 @@ def test_the_usual_schedule_is_unchanged():
     assert lr_at(2550, cfg) == pytest.approx(5.5e-4) and lr_at(5000, cfg) == pytest.approx(1e-4)
 
 
-@pytest.mark.parametrize("height", [1.0, 0.5, 0.25])
+@pytest.mark.parametrize("height,ramp", [(EXTEND_HEIGHT, EXTEND_RAMP), (1.0, 0.5), (0.5, 0.1), (0.0, 0.0), (0.25, 1.0)])
 @pytest.mark.parametrize("from_lr", [0.0, 6e-5, 6e-4, 3e-3, 6e-3, 1e-2])
-@pytest.mark.parametrize("restart,new_max_iters", [(700, 1400), (700, 750), (700, 701), (350, 1400), (0, 700)])
-def test_a_rewarmed_schedule_climbs_back_without_a_jump_and_ends_at_the_floor(from_lr, restart, new_max_iters, height):
+@pytest.mark.parametrize(
+    "restart,new_max_iters", [(700, 1400), (700, 750), (700, 701), (700, 703), (350, 1400), (0, 700)]
+)
+def test_an_extended_schedule_climbs_without_a_jump_then_ends_at_its_end(from_lr, restart, new_max_iters, height, ramp):
+    """A resume extension is its own case of the property: from the rate it stopped at, the rate climbs
+    (one ramp step at a time) to its top, never rises again, and ends on its end: the floor, or with
+    height 0 from a run at or below its floor, EXTEND_END of where it stopped (annealing further)."""
     cfg = TrainConfig(learning_rate=6e-3, warmup_iters=50, max_iters=new_max_iters)
-    rewarm = Rewarm(step=restart, fraction=0.0, from_lr=from_lr, height=height)
-    lrs = [rewarm.cap(lr_at(step, cfg), cfg, step) for step in range(restart, new_max_iters + 1)]
-    top = max(lrs)
-    assert_rises_to_peak_then_falls_to_floor(lrs, top, cfg.min_lr, f"re-warm from {from_lr} at {restart}")
-    ramp = max(1, min(50, (new_max_iters - restart) // 2))  # one warm-up, at most half of what is left
-    assert lrs[0] <= max(from_lr, 0) + cfg.learning_rate / ramp + 1e-15  # no jump: one ramp step at most
-    steps_up = [b - a for a, b in zip(lrs, lrs[1:]) if b > a]
-    assert all(up <= cfg.learning_rate / ramp + 1e-12 for up in steps_up)
-    later = restart + 50
-    if later < new_max_iters:  # after one warm-up: the schedule itself, `height` of it above the floor
-        assert lrs[later - restart] == pytest.approx(cfg.min_lr + height * (lr_at(later, cfg) - cfg.min_lr))
+    extension = Rewarm(step=restart, fraction=0.0, from_lr=from_lr, height=height, ramp=ramp)
+    lrs = [extension.lr(cfg, step) for step in range(restart, new_max_iters + 1)]
+    start = min(from_lr, cfg.learning_rate)
+    steps = int(ramp * (new_max_iters - restart))
+    plateau = max(start, cfg.min_lr + height * (cfg.learning_rate - cfg.min_lr)) if steps and height else start
+    end = EXTEND_END * start if height == 0 and start <= cfg.min_lr * (1 + 1e-9) else cfg.min_lr
+    assert extension.end(cfg) == pytest.approx(end, abs=1e-18)
+    what = f"extension from {from_lr} at {restart}"
+    assert_rises_to_peak_then_falls_to_floor(lrs, max(lrs), end, what)
+    assert max(lrs) == pytest.approx(max(plateau, end), rel=1e-9, abs=1e-18)
+    if height == 0:  # the default never raises the rate above where it stopped
+        assert max(lrs) <= max(start, end) * (1 + 1e-9)
+    one_step = (plateau - start) / max(steps, 1)
+    assert lrs[0] <= start + one_step * (1 + 1e-9) + 1e-18  # no jump: one ramp step at most
+    assert all(b - a <= one_step * (1 + 1e-9) + 1e-18 for a, b in zip(lrs, lrs[1:]) if b > max(start, end))
+
+
+@pytest.mark.parametrize("height", [EXTEND_HEIGHT, 0.25])
+@pytest.mark.parametrize("from_lr", [6e-4, 3e-3])
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 0.9])
+def test_an_extended_budget_schedule_has_the_same_shape_over_the_fraction_spent(from_lr, fraction, height):
+    cfg = TrainConfig(learning_rate=6e-3, budget_minutes=10)
+    extension = Rewarm(step=0, fraction=fraction, from_lr=from_lr, height=height)
+    fractions = [fraction + (1 - fraction) * i / 2000 for i in range(2001)]
+    lrs = [extension.lr(cfg, 0, f) for f in fractions]
+    assert lrs[0] == pytest.approx(from_lr)
+    assert_rises_to_peak_then_falls_to_floor(lrs, max(lrs), extension.end(cfg), f"from {from_lr} at {fraction}")
+    assert max(lrs) == pytest.approx(max(from_lr, cfg.min_lr + height * (6e-3 - cfg.min_lr)))
+
+
+def test_a_finished_run_extended_by_default_holds_its_floor_then_anneals_to_a_tenth_of_it_and_again():
+    """The default extension (measured: benchmarks/RESULTS.md) never raises the rate: it holds the floor
+    for EXTEND_RAMP of the added steps, then anneals to EXTEND_END of it; extended again, it holds that."""
+    cfg = TrainConfig(learning_rate=6e-3, warmup_iters=50, max_iters=1400)
+    floor = cfg.min_lr
+    lrs = [Rewarm(700, 0.0, floor).lr(cfg, step) for step in range(700, 1401)]
+    hold = int(EXTEND_RAMP * 700)
+    assert lrs[:hold] == pytest.approx([floor] * hold) and lrs[-1] == pytest.approx(EXTEND_END * floor)
+    assert all(b <= a for a, b in zip(lrs, lrs[1:]))
+    longer = TrainConfig(learning_rate=6e-3, warmup_iters=50, max_iters=2800)
+    again = [Rewarm(1400, 0.0, lrs[-1]).lr(longer, step) for step in range(1400, 2801)]
+    assert max(again) == pytest.approx(EXTEND_END * floor) and again[-1] == pytest.approx(EXTEND_END**2 * floor)
+
+
+def test_an_extension_with_a_decay_step_reaches_its_end_there_and_a_lowered_peak_is_not_exceeded():
+    cfg = TrainConfig(learning_rate=3e-3, max_iters=1400, lr_decay_iters=1000, warmup_iters=50)
+    extension = Rewarm(step=700, fraction=0.0, from_lr=6e-3)  # the run had a peak of 6e-3; now it is 3e-3
+    lrs = [extension.lr(cfg, step) for step in range(700, 1401)]
+    assert lrs[0] <= 3e-3 and max(lrs) <= 3e-3
+    assert_rises_to_peak_then_falls_to_floor(lrs, max(lrs), cfg.min_lr, "lowered peak")
+    assert set(lrs[300:]) == {cfg.min_lr}  # from the decay step on: the floor
+
+
+def test_the_old_jump_fails_the_extension_check_and_the_extension_passes():
+    """The rates a finished 700-step laptop run gets when extended to 1400 (injected, no training): the
+    old behaviour restarted the longer cosine in its middle, a jump of more than 5× the floor in one step;
+    the default extension never goes above the floor it stopped at."""
+    cfg = TrainConfig(learning_rate=6e-3, warmup_iters=50, max_iters=1400)
+    floor = cfg.min_lr
+
+    def never_above_where_it_stopped(lrs):
+        return max(lrs) <= floor * (1 + 1e-9)
+
+    old_jump = [lr_at(step, cfg) for step in range(700, 1400)]
+    assert old_jump[0] > 5 * floor and not never_above_where_it_stopped(old_jump)
+    assert never_above_where_it_stopped([Rewarm(700, 0.0, floor).lr(cfg, step) for step in range(700, 1400)])
 
 
 # ---- settings that cannot be made sense of: one clear error each --------------------------------
@@ -137,6 +197,10 @@ def test_a_rewarmed_schedule_climbs_back_without_a_jump_and_ends_at_the_floor(fr
         (dict(budget_minutes=math.nan), "budget_minutes must be a positive number"),
         (dict(budget_minutes="5"), "budget_minutes must be a positive number"),
         (dict(warmup_fraction=0.7), "warmup_fraction must be between 0 and 0.5"),
+        (dict(extend_height=-0.1), "extend_height must be between 0"),
+        (dict(extend_height=1.5), "extend_height must be between 0"),
+        (dict(extend_height=math.nan), "extend_height must be between 0"),
+        (dict(extend_height="0.5"), "extend_height must be between 0"),
         (dict(warmup_fraction=-0.1), "warmup_fraction must be between 0 and 0.5"),
         (dict(eval_interval_minutes=0), "eval_interval_minutes must be a positive number"),
     ],

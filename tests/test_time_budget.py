@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from helpers import GPT, Callback, GPTConfig, TrainConfig, Trainer, lr_at
-from helpers.schedule import lr_at_fraction
+from helpers.schedule import EXTEND_END, EXTEND_HEIGHT, EXTEND_RAMP, lr_at_fraction
 
 
 @pytest.fixture(autouse=True)
@@ -182,45 +182,94 @@ def test_a_finished_budget_run_resumed_with_the_same_budget_does_nothing(corpus,
     assert again.step == step and again.lrs == []
 
 
-def test_a_finished_budget_run_extended_with_more_minutes_rewarms_and_ends_at_the_floor(corpus, tmp_path):
+@pytest.mark.parametrize("height", [EXTEND_HEIGHT, 0.25])
+def test_a_finished_budget_run_extended_with_more_minutes_never_jumps_and_ends_at_the_floor(corpus, tmp_path, height):
     first = budget_run(corpus, tmp_path, minutes=0.1)
     first.fit()
-    longer = budget_run(corpus, tmp_path, minutes=0.25).resume()
-    assert "climbs" in longer.resume_note() and longer.rewarm is not None
+    longer = budget_run(corpus, tmp_path, minutes=0.25, extend_height=height).resume()
+    assert ("climbs" if height else "holds 3.00e-04, then decays to 3.00e-05") in longer.resume_note()
     longer.fit()
     lrs = longer.lrs
     assert lrs[0] < 2 * first.cfg.min_lr  # no jump to the middle of the new cosine
+    assert max(lrs) == pytest.approx(first.cfg.min_lr + height * (first.cfg.learning_rate - first.cfg.min_lr))
+    end = first.cfg.min_lr * (EXTEND_END if height == 0 else 1)  # the default anneals below the floor
     top = lrs.index(max(lrs))
     assert all(b >= a for a, b in zip(lrs[:top], lrs[1 : top + 1])) and all(
         b <= a for a, b in zip(lrs[top:], lrs[top + 1 :])
     )
-    assert lrs[-1] == longer.cfg.min_lr and 15 - 0.125 < longer.clock_s <= 15
+    assert lrs[-1] == pytest.approx(end) and 15 - 0.125 < longer.clock_s <= 15
 
 
 # ---- runs of steps: extending a finished run (issue 22, item 3) --------------------------------
-def step_run(corpus, out_dir, max_iters) -> Clocked:
-    return clocked_run(corpus, out_dir, max_iters=max_iters, learning_rate=6e-3, warmup_iters=10, eval_interval=20)
+def step_run(corpus, out_dir, max_iters, **settings) -> Clocked:
+    return clocked_run(
+        corpus, out_dir, max_iters=max_iters, learning_rate=6e-3, warmup_iters=10, eval_interval=20, **settings
+    )
 
 
-def test_extending_a_finished_run_climbs_back_instead_of_jumping(corpus, tmp_path):
+@pytest.mark.parametrize("height", [EXTEND_HEIGHT, 0.25])
+def test_extending_a_finished_run_never_jumps_to_the_middle_of_the_longer_schedule(corpus, tmp_path, height):
     """'Raise max_iters to train further' used to restart the cosine in its middle: from the floor (6e-4)
-    straight to ~3.3e-3. Now the rate climbs from the floor over one warm-up onto the longer schedule."""
+    straight to ~3.3e-3, and the val loss rose after the resume. Now the rate holds the floor for the first
+    EXTEND_RAMP of the added steps and anneals to EXTEND_END of it (the default, extend_height 0), or climbs
+    from it over EXTEND_RAMP to `extend_height` of the way to the peak and decays to the floor again."""
     first = step_run(corpus, tmp_path, 60)
     first.fit()
     assert first.lrs[-1] == pytest.approx(6e-4, rel=0.01)
-    extended = step_run(corpus, tmp_path, 120).resume()
-    assert "climbs from 6.00e-04" in extended.resume_note()
+    extended = step_run(corpus, tmp_path, 120, extend_height=height).resume()
+    floor, plateau = 6e-4, 6e-4 + height * (6e-3 - 6e-4)
     extended.fit()
     lrs = extended.lrs
     assert len(lrs) == 60
-    assert lrs[0] <= 6e-4 + (6e-3 - 6e-4) / 10 + 1e-12  # one warm-up step up, not a jump
-    assert all(b - a <= (6e-3 - 6e-4) / 10 + 1e-12 for a, b in zip(lrs, lrs[1:]))
-    straight = TrainConfig(max_iters=120, learning_rate=6e-3, warmup_iters=10)
-    assert lrs[10:] == pytest.approx([lr_at(s, straight) for s in range(70, 120)])  # then the longer run's own
-    assert extended.history[-1]["lr"] == pytest.approx(6e-4)
+    old_jump = [lr_at(s, TrainConfig(max_iters=120, learning_rate=6e-3, warmup_iters=10)) for s in range(60, 120)]
+    assert old_jump[0] > 1.5 * plateau  # what this test would have caught: the old schedule jumped far higher
+    assert max(lrs) == pytest.approx(plateau)
+    if height == 0:
+        hold = int(EXTEND_RAMP * 60)
+        assert lrs[:hold] == pytest.approx([floor] * hold) and all(b < a for a, b in zip(lrs[hold:], lrs[hold + 1 :]))
+        assert extended.history[-1]["lr"] == pytest.approx(EXTEND_END * floor)  # never above where it stopped
+    else:
+        assert extended.history[-1]["lr"] == pytest.approx(floor)
+        ramp = int(EXTEND_RAMP * 60)
+        assert lrs.index(max(lrs)) == ramp - 1
+        assert lrs[0] == pytest.approx(floor + (plateau - floor) / ramp)  # one ramp step up, not a jump
+        assert all(b - a == pytest.approx((plateau - floor) / ramp) for a, b in zip(lrs[:ramp], lrs[1:ramp]))
+        assert all(b <= a for a, b in zip(lrs[ramp - 1 :], lrs[ramp:])) and lrs[-1] < plateau  # then only down
 
-    again = step_run(corpus, tmp_path, 120).resume()  # an extension, resumed again: the same re-warm is kept
+    again = step_run(corpus, tmp_path, 120, extend_height=height).resume()  # resumed again: the same schedule
     assert again.rewarm == extended.rewarm and again.is_finished()
+
+
+def test_the_resume_note_says_what_an_extension_does(corpus, tmp_path):
+    step_run(corpus, tmp_path, 60).fit()
+    finished = step_run(corpus, tmp_path, 60).resume()
+    assert "raise max_iters (e.g. 120: --max-iters); the learning rate then holds its floor for the first 50%" in (
+        finished.resume_note()
+    )
+    assert "to 25% of the way to its peak" in step_run(corpus, tmp_path, 60, extend_height=0.25).resume().resume_note()
+    assert "holds 6.00e-04, then decays to 6.00e-05" in step_run(corpus, tmp_path, 120).resume().resume_note()
+    climbing = step_run(corpus, tmp_path, 120, extend_height=0.25).resume().resume_note()
+    assert "climbs slowly from 6.00e-04 to 1.95e-03, then decays to 6.00e-04 over the training left" in climbing
+
+
+def test_a_run_stopped_during_its_warm_up_and_given_more_steps_still_reaches_the_peak(corpus, tmp_path):
+    """Nothing was annealed yet, so the changed schedule climbs to the full peak, not to the low plateau."""
+
+    class InterruptAt(Callback):
+        def on_step(self, trainer, step):
+            if step == 5:
+                raise KeyboardInterrupt
+
+    cut = step_run(corpus, tmp_path, 60)
+    cut.callbacks.append(InterruptAt())
+    cut.fit()
+    cut.save(tmp_path / "last.safetensors")
+    longer = step_run(corpus, tmp_path, 120).resume()
+    assert longer.step == 5 and longer.rewarm.height == 1.0
+    assert max(longer.lr_for(s) for s in range(5, 121)) == pytest.approx(6e-3)
+    finished = step_run(corpus, tmp_path / "finished", 60)
+    finished.fit()
+    assert step_run(corpus, tmp_path / "finished", 120).resume().rewarm.height == EXTEND_HEIGHT
 
 
 def test_a_changed_schedule_is_remembered_by_later_checkpoints(corpus, tmp_path):
@@ -285,6 +334,9 @@ def test_auto_with_minutes_trains_the_budget_preset_for_this_device(tmp_path, co
         (["--minutes", "-1"], "--minutes=-1.0 is invalid. Fix: use a positive number"),
         (["--minutes", "nan"], "--minutes=nan is invalid. Fix: use a positive number"),
         (["--learning-rate", "-0.1"], "--learning-rate=-0.1 is invalid. Fix: use a positive number"),
+        (["--extend-height", "2"], "--extend-height=2.0 is invalid. Fix: use a number from 0"),
+        (["--extend-height", "-0.5"], "--extend-height=-0.5 is invalid. Fix: use a number from 0"),
+        (["--extend-height", "nan"], "--extend-height=nan is invalid. Fix: use a number from 0"),
     ],
 )
 def test_bad_time_budget_arguments_are_one_line_and_exit_2(tmp_path, corpus_path, capsys, args, message):
@@ -302,8 +354,13 @@ def test_resuming_a_finished_run_tells_how_to_train_further(tmp_path, corpus_pat
     assert "at step 30 of 30: already finished. To train further, raise max_iters (e.g. 60: --max-iters)" in out
     assert cli(tmp_path, corpus_path, "--resume", "--max-iters", "60", "--sample-tokens", "5") == 0
     out = capsys.readouterr().out
-    assert "the schedule changed, so the learning rate climbs from 3.00e-04" in out
+    assert "the schedule changed, so the learning rate holds 3.00e-04, then decays to 3.00e-05" in out
     assert "final" in out and "step 60" in out
+    assert (
+        cli(tmp_path, corpus_path, "--resume", "--max-iters", "90", "--extend-height", "0.5", "--sample-tokens", "5")
+        == 0
+    )
+    assert "the learning rate climbs slowly from 3.00e-05 to 1.65e-03, then decays" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
