@@ -16,8 +16,10 @@ n_head defaults to n_embd // 64 (at least 2 ... at most 8 heads) when only n_emb
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -49,22 +51,57 @@ def parse(spec: str, base: str, minutes: float) -> tuple[dict, dict]:
     return model, train
 
 
-def run(spec: str, corpus: Corpus, base: str, minutes: float, device: str) -> str:
+RECORDED = Path(__file__).with_name("budget_sweep.json")
+
+
+def run(spec: str, corpus: Corpus, base: str, minutes: float, device: str, clock=None) -> dict:
     model_cfg, train_cfg = parse(spec, base, minutes)
     torch.manual_seed(train_cfg.get("seed", 1337))
     model = GPT(GPTConfig(vocab_size=corpus.tokenizer.vocab_size, **model_cfg))
     cfg = TrainConfig(**{**train_cfg, "val_full_split": True, "progress": False, "device": device})
-    trainer = Trainer(model, corpus, cfg)
+    trainer = Trainer(model, corpus, cfg, clock=clock)
     started = time.perf_counter()
     history = trainer.fit()
     took = time.perf_counter() - started
     tokens = trainer.step * cfg.batch_size * model.config.block_size
-    vals = " ".join(f"{r['val_loss']:.3f}@{r['elapsed_s']:.0f}s,lr{r['lr']:.0e}" for r in history[1:])
+    return {
+        "spec": spec,
+        "model": model.config.to_dict(),
+        "train": {k: v for k, v in train_cfg.items() if k != "budget_minutes"},
+        "params": model.num_params(),
+        "steps": trainer.step,
+        "tokens_per_s": tokens / took,
+        "fit_s": took,
+        "val_loss": history[-1]["val_loss"],
+        "evals": [(r["elapsed_s"], r["val_loss"], r["lr"]) for r in history[1:]],
+        "eval_s": trainer.eval_s,
+        "load": os.getloadavg()[0],
+    }
+
+
+def line(r: dict) -> str:
+    vals = " ".join(f"{val:.3f}@{at:.0f}s,lr{lr:.0e}" for at, val, lr in r["evals"])
     return (
-        f"{spec or '(base)':60s} {model.num_params() / 1e6:5.2f}M {trainer.step:6d} steps "
-        f"{tokens / took / 1e3:6.1f}k tok/s  eval {trainer.eval_s:4.1f}s  fit {took:6.1f}s  "
-        f"val {history[-1]['val_loss']:.4f}  (evals: {vals})  load {os.getloadavg()[0]:.1f}"
+        f"{r['spec'] or '(base)':60s} {r['params'] / 1e6:5.2f}M {r['steps']:6d} steps "
+        f"{r['tokens_per_s'] / 1e3:6.1f}k tok/s  eval {r['eval_s']:4.1f}s  fit {r['fit_s']:6.1f}s  "
+        f"val {r['val_loss']:.4f}  (evals: {vals})  load {r['load']:.1f}"
     )
+
+
+def record(key: str, payload: dict) -> None:
+    """Keep a sweep in benchmarks/budget_sweep.json (the budget presets' evidence; a test reads it). Locked:
+    two sweeps run side by side (one per CPU slot) may finish together."""
+    import fcntl  # Unix only, like the CPU-slot wrapper it is run through
+
+    with open(RECORDED.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(RECORDED.read_text()) if RECORDED.is_file() else {}
+        data["about"] = (
+            "Written by benchmarks/sweep_budget.py --record KEY: exact val loss after a time budget, one entry per "
+            "setting. helpers/presets.py's budget shapes cite it; details in benchmarks/RESULTS.md."
+        )
+        data[key] = payload
+        RECORDED.write_text(json.dumps(data, indent=1) + "\n")
 
 
 def main(argv=None) -> int:
@@ -72,19 +109,45 @@ def main(argv=None) -> int:
     p.add_argument("--minutes", type=float, required=True)
     p.add_argument("--base", default=None, help="preset the specs start from (default laptop-<N>min, else laptop)")
     p.add_argument("--device", default="auto")
+    p.add_argument(
+        "--cpu-seconds",
+        action="store_true",
+        help="count the budget in this process's CPU seconds (time.process_time), not wall-clock ones: with one "
+        "thread (OMP_NUM_THREADS=1) two runs can share a busy machine and still each get the whole budget",
+    )
+    p.add_argument("--record", metavar="KEY", help="also keep the results in benchmarks/budget_sweep.json under KEY")
     p.add_argument("specs", nargs="*", default=[""])
     args = p.parse_args(argv)
     base = args.base or (f"laptop-{args.minutes:g}min" if f"laptop-{args.minutes:g}min" in PRESETS else "laptop")
     device = pick_device(args.device)
     corpus = Corpus.load(device=device)
-    print(
+    header = (
         f"{platform.node()} · {platform.processor() or platform.machine()} · torch {torch.__version__} · "
         f"{device} · {torch.get_num_threads()} threads · {time.strftime('%Y-%m-%d %H:%M')} · "
-        f"{args.minutes:g} min per run, base preset {base}",
-        flush=True,
+        f"{args.minutes:g} {'CPU' if args.cpu_seconds else 'wall-clock'} min per run, base preset {base}"
     )
+    print(header, flush=True)
+    load_before, results = os.getloadavg()[0], []
     for spec in args.specs or [""]:
-        print(run(spec, corpus, base, args.minutes, device), flush=True)
+        results.append(run(spec, corpus, base, args.minutes, device, time.process_time if args.cpu_seconds else None))
+        print(line(results[-1]), flush=True)
+    if args.record:
+        command = ["python", "benchmarks/sweep_budget.py", *(argv if argv is not None else sys.argv[1:])]
+        record(
+            args.record,
+            dict(
+                header=header,
+                command=" ".join(shlex.quote(a) for a in command),
+                minutes=args.minutes,
+                clock="CPU seconds, 1 thread per run"
+                if args.cpu_seconds
+                else f"wall clock, {torch.get_num_threads()} threads",
+                base=base,
+                load_before=load_before,
+                load_after=os.getloadavg()[0],
+                runs=results,
+            ),
+        )
     return 0
 
 

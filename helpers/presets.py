@@ -1,10 +1,10 @@
 """Named settings: `workshop` (the reference GPU run), `laptop` (a CPU run), `laptop-1min` / `-5min` /
-`-15min` (the shapes that learn most in those budgets on a CPU), `modern` (the laptop shape with the
-changes of notebook 10 that measured as wins), `smoke` (seconds, for tests).
+`-15min` (the shapes and settings that learn most in those budgets on a CPU), `modern` (the laptop shape
+with the changes of notebook 10 that measured as wins), `smoke` (seconds, for tests).
 
 A preset is a model shape plus training settings. `auto` picks `workshop` on a CUDA GPU and
-`laptop` anywhere else; with a time budget (`--minutes N`), the budget preset nearest to N there
-(`modern` at the budgets where it measured better than the GPT-2 shape).
+`laptop` anywhere else; with a time budget (`--minutes N`), the budget preset nearest to N there. A budget
+preset carries notebook 10's wins at the budgets where they measured better than the GPT-2 design.
 Figures about a preset are never typed: its size comes from `summary()` and `num_params()`, its
 measured loss and time from benchmarks/measured.json (helpers.measured), and the README's preset table
 is rendered from both by tools/nb.py.
@@ -75,17 +75,31 @@ def short_number(x: float) -> str:
 # the laptop preset's shape: per second of a 2-core CPU, 2 layers learn faster than 3 or 4 (benchmarks/RESULTS.md)
 LAPTOP_MODEL = dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0)
 
+# The changes of notebook 10 that beat the GPT-2 shape at the same training time by more than the seed
+# spread (benchmarks/modern_ablation.json, RESULTS.md): GPTConfig fields and TrainConfig fields. Only the
+# optimizer did, at 1 minute; a test checks this against the recorded table.
+MODERN_WINS = {"model": {}, "train": {"optimizer": "muon"}}
 
-def budget_preset(minutes: int, **model) -> Preset:
-    """The CPU preset for a time budget: the laptop shape (model fields override it), trained on the clock.
+# The shape that learned most in each budget on a 2-core CPU, over the laptop shape (benchmarks/sweep_budget.py,
+# recorded in benchmarks/budget_sweep.json and RESULTS.md): with more minutes a deeper model pays.
+BUDGET_SHAPES = {1: {}, 5: dict(n_layer=4, block_size=128), 15: dict(n_layer=4, block_size=128)}
+# the budgets at which the wins beat the GPT-2 design on that budget's shape, measured with two seeds
+# (1 minute: modern_ablation.json; 5 minutes: budget_sweep.json): their budget presets carry them
+MODERN_BUDGETS = (1, 5)
+
+
+def budget_preset(minutes: int) -> Preset:
+    """The CPU preset for a time budget: the shape measured best for it, trained on the clock.
 
     Warm-up and decay follow the share of the budget spent (TrainConfig.budget_minutes); the val loss is
     exact over the whole val split. Which shape learns most in N minutes is measured with
     benchmarks/sweep_budget.py (benchmarks/RESULTS.md).
     """
+    modern = minutes in MODERN_BUDGETS
     return Preset(
-        f"the laptop model trained for {minutes} min on a CPU, its rate annealed on the clock",
-        model={**LAPTOP_MODEL, **model},
+        f"the model that learned most in {minutes} min on a 2-core CPU, its rate annealed on the clock"
+        + (" (with notebook 10's wins)" if modern else ""),
+        model={**LAPTOP_MODEL, **BUDGET_SHAPES[minutes], **(MODERN_WINS["model"] if modern else {})},
         train=dict(
             budget_minutes=minutes,
             batch_size=32,
@@ -93,6 +107,7 @@ def budget_preset(minutes: int, **model) -> Preset:
             warmup_fraction=0.03,
             eval_iters=10,
             val_full_split=True,
+            **(MODERN_WINS["train"] if modern else {}),
         ),
     )
 
@@ -130,7 +145,7 @@ PRESETS = {
         ),
     ),
     # Time budgets on a CPU (`--minutes N`, `auto` picks the nearest): see budget_preset.
-    **{f"laptop-{minutes}min": budget_preset(minutes) for minutes in (1, 5, 15)},
+    **{f"laptop-{minutes}min": budget_preset(minutes) for minutes in BUDGET_SHAPES},
     "smoke": Preset(
         "a tiny model for tests and CI: it learns almost nothing",
         model=dict(block_size=32, n_layer=2, n_head=2, n_embd=32, dropout=0.0),
@@ -147,21 +162,14 @@ PRESETS = {
 }
 
 
-# The changes of notebook 10 that beat the GPT-2 shape at the same training time by more than the seed
-# spread (benchmarks/modern_ablation.json, RESULTS.md): GPTConfig fields and TrainConfig fields. Only the
-# optimizer did, at 1 minute; a test checks this against the recorded table.
-MODERN_WINS = {"model": {}, "train": {"optimizer": "muon"}}
 PRESETS["modern"] = Preset(
     "the laptop model with the changes that measured as wins (notebook 10), trained for 5 min (--minutes N)",
     model={**LAPTOP_MODEL, **MODERN_WINS["model"]},
-    train={**PRESETS["laptop-5min"].train, **MODERN_WINS["train"]},
+    train={**budget_preset(5).train, **MODERN_WINS["train"]},
 )
 
 # minutes → the CPU preset measured for that budget (resolve_preset_name picks the nearest)
-BUDGET_PRESETS = {1: "laptop-1min", 5: "laptop-5min", 15: "laptop-15min"}
-# the budgets at which `modern` beat the GPT-2 shape, measured (benchmarks/modern_ablation.json, two seeds):
-# `auto` takes it there; elsewhere (15 minutes: not measured) it keeps the GPT-2 shape
-MODERN_BUDGETS = (1, 5)
+BUDGET_PRESETS = {minutes: f"laptop-{minutes}min" for minutes in BUDGET_SHAPES}
 
 
 def smoke_mode() -> bool:
@@ -170,10 +178,8 @@ def smoke_mode() -> bool:
 
 
 def budget_preset_for(minutes: float) -> str:
-    """The CPU budget preset whose budget is nearest to `minutes` (on a log scale: 3 min → the 5-min shape);
-    `modern` where it measured better than the GPT-2 shape at that budget."""
-    nearest = min(BUDGET_PRESETS, key=lambda budget: abs(math.log(minutes / budget)))
-    return "modern" if nearest in MODERN_BUDGETS else BUDGET_PRESETS[nearest]
+    """The CPU budget preset whose budget is nearest to `minutes` (on a log scale: 3 min → the 5-min one)."""
+    return BUDGET_PRESETS[min(BUDGET_PRESETS, key=lambda budget: abs(math.log(minutes / budget)))]
 
 
 def resolve_preset_name(name: str, device: str, minutes: float | None = None) -> str:

@@ -400,16 +400,16 @@ def test_train_for_minutes_from_the_command_line(tmp_path, corpus_path, capsys):
 
 
 def test_auto_with_minutes_trains_the_budget_preset_for_this_device(tmp_path, corpus_path, capsys):
-    """`--preset auto --minutes N` on a CPU: the shape for that budget (`modern` for 1 minute, where it measured
-    better), trained on the clock to the floor."""
+    """`--preset auto --minutes N` on a CPU: the preset for that budget (the nearest, `laptop-1min`), trained on
+    the clock to the floor."""
     from helpers import train
     from helpers.presets import PRESETS
 
     args = ["--preset", "auto", "--minutes", "0.005", "--device", "cpu", "--sample-tokens", "5"]
     assert train.main([*args, "--corpus", str(corpus_path), "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
-    params = PRESETS["modern"].num_params() / 1e6
-    assert f"preset modern: {params:.2f}M parameters, " in out and ", device cpu, " in out
+    params = PRESETS["laptop-1min"].num_params() / 1e6
+    assert f"preset laptop-1min: {params:.2f}M parameters, " in out and ", device cpu, " in out
     assert "done (time budget spent)" in out
 
 
@@ -455,11 +455,11 @@ def test_resuming_a_finished_run_tells_how_to_train_further(tmp_path, corpus_pat
     "device,minutes,expected",
     [
         ("cpu", None, "laptop"),
-        ("cpu", 0.5, "modern"),  # where the modern preset measured better (presets.MODERN_BUDGETS)
-        ("cpu", 1, "modern"),
-        ("cpu", 3, "modern"),
-        ("cpu", 5, "modern"),
-        ("mps", 5, "modern"),
+        ("cpu", 0.5, "laptop-1min"),
+        ("cpu", 1, "laptop-1min"),
+        ("cpu", 3, "laptop-5min"),
+        ("cpu", 5, "laptop-5min"),
+        ("mps", 5, "laptop-5min"),
         ("cpu", 10, "laptop-15min"),
         ("cpu", 120, "laptop-15min"),
         ("cuda", None, "workshop"),
@@ -472,4 +472,4 @@ def test_auto_picks_the_shape_for_the_budget_and_device(device, minutes, expecte
     assert resolve_preset_name("auto", device, minutes) == expected
     assert resolve_preset_name("smoke", device, minutes) == "smoke"  # a named preset is kept as named
     budget = PRESETS[expected].train.get("budget_minutes")
-    assert budget is None or expected == "modern" or expected.startswith(f"laptop-{budget}min")
+    assert budget is None or expected == f"laptop-{budget}min"
