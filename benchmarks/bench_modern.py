@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+import records  # noqa: E402  (benchmarks/ is on the path when a script in it runs)
 import torch  # noqa: E402
 
 from helpers import Corpus  # noqa: E402
@@ -84,13 +85,13 @@ def run_all(args, variants: dict[str, list[str]], seconds: float) -> list[dict]:
 
 
 def record(key: str, payload: dict) -> None:
-    data = json.loads(RECORDED.read_text()) if RECORDED.is_file() else {}
-    data["about"] = (
-        "Written by benchmarks/bench_modern.py: val loss at the same wall-clock budget, GPT-2 shape vs today's "
-        "changes (helpers.ablation). Notebook 10 reads it in smoke mode. Details: benchmarks/RESULTS.md."
+    records.record(
+        RECORDED,
+        key,
+        payload,
+        about="Written by benchmarks/bench_modern.py: val loss at the same wall-clock budget, GPT-2 shape vs today's "
+        "changes (helpers.ablation). Notebook 10 reads it in smoke mode. Details: benchmarks/RESULTS.md.",
     )
-    data[key] = payload
-    RECORDED.write_text(json.dumps(data, indent=1) + "\n")
 
 
 def machine() -> str:

@@ -16,7 +16,6 @@ n_head defaults to n_embd // 64 (at least 2 ... at most 8 heads) when only n_emb
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shlex
@@ -28,6 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
+import records  # noqa: E402
 from sweep_laptop import number_or_text  # noqa: E402  (benchmarks/ is on the path when a script in it runs)
 
 from helpers import GPT, PRESETS, Corpus, GPTConfig, TrainConfig, Trainer, pick_device  # noqa: E402
@@ -89,19 +89,14 @@ def line(r: dict) -> str:
 
 
 def record(key: str, payload: dict) -> None:
-    """Keep a sweep in benchmarks/budget_sweep.json (the budget presets' evidence; a test reads it). Locked:
-    two sweeps run side by side (one per CPU slot) may finish together."""
-    import fcntl  # Unix only, like the CPU-slot wrapper it is run through
-
-    with open(RECORDED.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        data = json.loads(RECORDED.read_text()) if RECORDED.is_file() else {}
-        data["about"] = (
-            "Written by benchmarks/sweep_budget.py --record KEY: exact val loss after a time budget, one entry per "
-            "setting. helpers/presets.py's budget shapes cite it; details in benchmarks/RESULTS.md."
-        )
-        data[key] = payload
-        RECORDED.write_text(json.dumps(data, indent=1) + "\n")
+    """Keep a sweep in benchmarks/budget_sweep.json (the budget presets' evidence; a test reads it)."""
+    records.record(
+        RECORDED,
+        key,
+        payload,
+        about="Written by benchmarks/sweep_budget.py --record KEY: exact val loss after a time budget, one entry per "
+        "setting. helpers/presets.py's budget shapes cite it; details in benchmarks/RESULTS.md.",
+    )
 
 
 def main(argv=None) -> int:
