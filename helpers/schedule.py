@@ -108,7 +108,8 @@ class Rewarm:
     def lr(self, cfg, step: int, fraction: float | None = None) -> float:
         start, plateau, floor = self.start(cfg), self.plateau(cfg), self.end(cfg)
         if fraction is None:  # a run of steps: `done` of the `left` steps to the floor
-            done, left = step - self.step, decay_steps(cfg) - self.step
+            # (a step before the extension, as a plot of the whole schedule asks for, gets its start rate)
+            done, left = max(step - self.step, 0), decay_steps(cfg) - self.step
             ramp = int(self.ramp * left)
             if done >= left:
                 return floor

@@ -231,3 +231,22 @@ def test_figure_and_text_of_a_budget_run_follow_the_clock(corpus, capsys):
     trainer.fit()
     assert text.lines[1].startswith("step ") and "/6s |" in text.lines[1]
     assert "ETA" in text.lines[1]
+
+
+@pytest.mark.parametrize("height", [0.0, 0.5])
+def test_the_schedule_of_an_extended_run_is_drawn_over_the_whole_run(tmp_path, height):
+    """A finished run given more steps: the plot's schedule covers steps before the extension too (it asked
+    the extension for them and divided by zero), and the rate after it is the extension's."""
+    from test_checkpoint import tiny_trainer
+
+    tiny_trainer(tmp_path, max_iters=4).fit()
+    trainer = tiny_trainer(tmp_path, max_iters=8, extend_height=height).resume()
+    assert trainer.rewarm is not None and trainer.rewarm.step == 4
+    steps, lrs, unit = schedule_curve(trainer)
+    assert unit == "step" and steps[0] == 0 and steps[-1] == 8
+    assert all(math.isfinite(lr) and lr >= 0 for lr in lrs)
+    assert [lr for s, lr in zip(steps, lrs) if s >= 4] == [trainer.lr_for(s) for s in steps if s >= 4]
+    plot = LiveLossPlot(mode="figure")  # draws the figure, as in a notebook
+    trainer.callbacks.append(plot)
+    trainer.fit()  # draws at each evaluation and at the end
+    assert plot.redraws > 0 and trainer.step == 8
