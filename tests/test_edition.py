@@ -146,7 +146,9 @@ def served(smoke_edition):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_two_pages_show_their_plots_in_chromium(served):
-    from test_browser import CHROMIUM_ARGS, chromium_path, missing
+    from test_browser import jupyter, missing  # jupyter: tools/lab.py
+
+    CHROMIUM_ARGS, chromium_path = jupyter.CHROMIUM_ARGS, jupyter.chromium_path
 
     if chromium_path() is None:
         missing("no Chromium found (install it: apt-get install -y chromium; or set CHROMIUM=/path/to/chrome)")
