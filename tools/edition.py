@@ -434,7 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", action="store_true", help="export the README's result even with --site-only")
     parser.add_argument("--out", type=Path, help="the build folder (default build/edition or build/edition-smoke)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds a cell may take (default 3600)")
-    args = parser.parse_args(argv)
+    return exit_status(run, parser.parse_args(argv))
+
+
+def exit_status(run, args) -> int:
+    """`run(args)`'s status; a WorkshopError becomes one line on stderr and status 2 (the project's rule for
+    bad input), for this command and the others in tools/ that build on it."""
     try:
         return run(args)
     except WorkshopError as err:

@@ -45,7 +45,7 @@ import edition  # noqa: E402  (tools/edition.py: small_png, the site's folder)
 import lab as jupyter  # noqa: E402  (tools/lab.py)
 
 from helpers.checkpoint import BEST  # noqa: E402
-from helpers.errors import WorkshopError, require  # noqa: E402
+from helpers.errors import require  # noqa: E402
 
 DOCS = ROOT / "docs"
 LIVE_IMAGE, PLAYGROUND_IMAGE, EDITION_IMAGE = (
@@ -255,12 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/screens"), help="the run folder (default runs/screens)")
     parser.add_argument("--site", type=Path, default=edition.BUILD / "site", help="the reader's edition's site")
     parser.add_argument("--width", type=int, default=WIDTH, help=f"pictures at most this wide (default {WIDTH})")
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except WorkshopError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return edition.exit_status(run, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
