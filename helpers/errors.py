@@ -24,10 +24,11 @@ def one_line(err: BaseException) -> str:
 
 
 def cli_exit_status(action) -> int:
-    """Run a command-line tool's `action()`: status 0, or one `error:` line on stderr and status 2."""
+    """Run a command-line tool's `action()`: its status when it returns one (an int), else 0; or one `error:`
+    line on stderr and status 2."""
     try:
-        action()
+        status = action()
     except WorkshopError as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
-    return 0
+    return status if type(status) is int else 0

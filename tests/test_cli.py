@@ -72,3 +72,20 @@ def test_cli_errors_are_one_line_with_exit_status_2(corpus_path, tmp_path, comma
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(message.format(tmp=tmp_path)) and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_tools_status_is_its_own_or_0_and_its_error_one_line_with_2(capsys):
+    """cli_exit_status serves helpers' commands (which return nothing or a Trainer: status 0) and tools that
+    return their own status (tools/edition.py: 1 when a notebook failed)."""
+    from helpers.errors import WorkshopError, cli_exit_status
+
+    assert cli_exit_status(lambda: None) == 0
+    assert cli_exit_status(lambda: object()) == 0
+    assert cli_exit_status(lambda: True) == 0  # a bool is not a status
+    assert cli_exit_status(lambda: 1) == 1
+
+    def fails():
+        raise WorkshopError("no notebook numbered 99\nFix: give two-digit numbers")
+
+    assert cli_exit_status(fails) == 2
+    assert capsys.readouterr().err.count("\n") == 1

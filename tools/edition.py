@@ -56,7 +56,7 @@ import nb as nbtool  # noqa: E402
 import nbformat  # noqa: E402
 import time_notebooks as timing  # noqa: E402
 
-from helpers.errors import WorkshopError, require  # noqa: E402
+from helpers.errors import WorkshopError, cli_exit_status, require  # noqa: E402
 from helpers.live import format_duration  # noqa: E402
 
 BUILD = ROOT / "build" / "edition"
@@ -434,17 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", action="store_true", help="export the README's result even with --site-only")
     parser.add_argument("--out", type=Path, help="the build folder (default build/edition or build/edition-smoke)")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds a cell may take (default 3600)")
-    return exit_status(run, parser.parse_args(argv))
-
-
-def exit_status(run, args) -> int:
-    """`run(args)`'s status; a WorkshopError becomes one line on stderr and status 2 (the project's rule for
-    bad input), for this command and the others in tools/ that build on it."""
-    try:
-        return run(args)
-    except WorkshopError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    args = parser.parse_args(argv)
+    return cli_exit_status(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ import edition  # noqa: E402  (tools/edition.py: small_png, the site's folder)
 import lab as jupyter  # noqa: E402  (tools/lab.py)
 
 from helpers.checkpoint import BEST  # noqa: E402
-from helpers.errors import require  # noqa: E402
+from helpers.errors import cli_exit_status, require  # noqa: E402
 
 DOCS = ROOT / "docs"
 LIVE_IMAGE, PLAYGROUND_IMAGE, EDITION_IMAGE = (
@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("runs/screens"), help="the run folder (default runs/screens)")
     parser.add_argument("--site", type=Path, default=edition.BUILD / "site", help="the reader's edition's site")
     parser.add_argument("--width", type=int, default=WIDTH, help=f"pictures at most this wide (default {WIDTH})")
-    return edition.exit_status(run, parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    return cli_exit_status(lambda: run(args))
 
 
 if __name__ == "__main__":
