@@ -192,10 +192,9 @@ def describe_run(folder: str | os.PathLike) -> str | None:
     if not checkpoints:
         return None
     try:
-        with safe_open(checkpoints[0], framework="pt") as f:
-            training = json.loads(f.metadata()["training"])
+        training = read_header(checkpoints[0])["training"]
         return f"step {training['step']}, best val loss {training['best_val_loss']:.4f}"
-    except (SafetensorError, OSError, KeyError, TypeError, ValueError):
+    except (WorkshopError, KeyError, TypeError, ValueError):
         return " and ".join(path.name for path in checkpoints)
 
 
