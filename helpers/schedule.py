@@ -16,7 +16,8 @@ reads its clock and passes the fraction spent). TrainConfig checks the settings 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 
 # TrainConfig fields that define a run's schedule (a resume that changes one of them re-warms):
 # for every run, for a run of steps, for a time budget.
@@ -124,21 +125,16 @@ class Rewarm:
         return cosine((done - self.ramp) / (1.0 - self.ramp), plateau, floor)
 
     def as_dict(self) -> dict:
-        return {
-            "step": self.step,
-            "fraction": self.fraction,
-            "from_lr": self.from_lr,
-            "height": self.height,
-            "ramp": self.ramp,
-        }
+        return asdict(self)
 
 
 def still_warming_up(old: dict, step: int, fraction: float) -> bool:
     """Whether a run (its TrainConfig as a dict) stopped before its rate reached the peak: nothing annealed
     yet, so a changed schedule climbs to the full peak (height 1) rather than to the extension's plateau."""
-    if old.get("budget_minutes") is None:
-        decay = old.get("lr_decay_iters") or old.get("max_iters", 0)
-        return step < min(old.get("warmup_iters", 0), decay // 2)
+    if old.get("budget_minutes") is None:  # the warm-up lr_at used: older checkpoints may lack a field
+        return step < warmup_steps(
+            SimpleNamespace(**{"warmup_iters": 0, "lr_decay_iters": None, "max_iters": 0, **old})
+        )
     return fraction < old.get("warmup_fraction", 0.0)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import statistics
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -586,7 +587,7 @@ class Trainer:
         times = self.eval_times_s
         if not times:
             return 0.0
-        typical = sorted(times)[(len(times) - 1) // 2]
+        typical = statistics.median_low(times)
         return min(typical, EVAL_RESERVE_SHARE * self.budget_s) if len(times) == 1 and self.budget_s else typical
 
     def _horizon_s(self) -> float:
