@@ -90,7 +90,7 @@ def train_for(
     clock = clock or time.perf_counter
     progress = (lambda: trained / seconds) if seconds is not None else (lambda: step / steps)
     cfg = schedule_config(learning_rate, warmup, min_lr_ratio, optimizer=optimizer)
-    optimizer = make_optimizer(model, cfg, device)
+    opt = make_optimizer(model, cfg, device)  # `optimizer` is the name of the kind (cfg.optimizer)
     precision = training_precision(device)
     history: list[dict] = []
     trained, step, next_eval = 0.0, 0, 0.0
@@ -126,15 +126,15 @@ def train_for(
             next_eval += eval_every
         start = clock()
         lr = lr_at_fraction(progress(), cfg)
-        for group in optimizer.param_groups:
+        for group in opt.param_groups:
             group["lr"] = lr
         with autocast(device, precision):
             loss = batch_loss()
         loss.backward()
         if grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
         loss_sum.add_(loss.detach().float())
         losses += 1
         step += 1
