@@ -473,3 +473,24 @@ def test_auto_picks_the_shape_for_the_budget_and_device(device, minutes, expecte
     assert resolve_preset_name("smoke", device, minutes) == "smoke"  # a named preset is kept as named
     budget = PRESETS[expected].train.get("budget_minutes")
     assert budget is None or expected == f"laptop-{budget}min"
+
+
+def test_the_budget_sweep_runs_and_records_each_setting(tmp_path, corpus_path, monkeypatch, capsys):
+    """benchmarks/sweep_budget.py, the budget presets' evidence, end to end on the smoke preset (it read an
+    attribute the Trainer no longer had and failed after a whole run)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    monkeypatch.setenv("WORKSHOP_CORPUS", str(corpus_path))
+    sys.modules.pop("sweep_budget", None)
+    import sweep_budget
+
+    monkeypatch.setattr(sweep_budget, "RECORDED", tmp_path / "budget_sweep.json")
+    args = ["--minutes", "0.005", "--cpu-seconds", "--base", "smoke", "--device", "cpu", "--record", "probe"]
+    assert sweep_budget.main([*args, "", "n_layer=1"]) == 0
+    runs = json.loads((tmp_path / "budget_sweep.json").read_text())["probe"]["runs"]
+    assert [r["spec"] for r in runs] == ["", "n_layer=1"] and runs[1]["model"]["n_layer"] == 1
+    assert all(r["steps"] > 0 and math.isfinite(r["val_loss"]) and r["eval_s"] > 0 for r in runs)
+    assert capsys.readouterr().out.count(" val ") == 2  # one line per setting
