@@ -88,16 +88,18 @@ LAPTOP_MODEL = dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0)
 BUDGET_WINS = {
     1: {"model": {}, "train": {"optimizer": "muon"}},
     5: {"model": {"rope": True}, "train": {"optimizer": "muon"}},
+    15: {"model": {"rope": True}, "train": {"optimizer": "muon"}},
 }
 # `modern`: the laptop shape with the wins of the 1-minute table (notebook 10's ablation)
 MODERN_WINS = BUDGET_WINS[1]
 
 # The shape that learned most in each budget on a 2-core CPU, over the laptop shape (benchmarks/sweep_budget.py,
-# recorded in benchmarks/budget_sweep.json and RESULTS.md): with more minutes a deeper model pays.
+# recorded in benchmarks/budget_sweep.json and RESULTS.md): from 1 to 5 minutes a deeper model with more context
+# pays; at 15 minutes 6 layers tie with 4 (and 15 minutes end where 5 do: tiny Shakespeare is used up).
 BUDGET_SHAPES = {1: {}, 5: dict(n_layer=4, block_size=128), 15: dict(n_layer=4, block_size=128)}
 # Weight decay per budget. The longer the budget, the more passes over tiny Shakespeare's million characters
 # and the more a small model overfits: at 5 minutes 0.5 ends lower than 0.1 and 1.0 (budget_sweep.json).
-# 1 minute keeps TrainConfig's 0.1: its val loss is still falling at the end.
+# 1 minute keeps TrainConfig's 0.1: its val loss is still falling at the end. 15 minutes: 5 minutes' value, not swept.
 BUDGET_WEIGHT_DECAY = {1: 0.1, 5: 0.5, 15: 0.5}
 
 
