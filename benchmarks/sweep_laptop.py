@@ -22,6 +22,9 @@ from helpers import GPT, Corpus, GPTConfig, TrainConfig, Trainer, get_preset  # 
 
 
 def number_or_text(value: str):
+    """'3' -> 3, '1e-3' -> 0.001, 'true'/'false' -> True/False (GPTConfig's switches), anything else as given."""
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
     for kind in (int, float):
         try:
             return kind(value)

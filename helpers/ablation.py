@@ -3,7 +3,9 @@
 What it knows: the changes compared (CHANGES: GPTConfig options, and the Muon optimizer), the GPT-2 shape they
 start from (the laptop preset's model and learning rate), how to train one variant for a number of seconds and
 score it exactly on the whole val split (`run_variant`), which changes won (`wins`), and the recorded table
-(benchmarks/modern_ablation.json, written by benchmarks/bench_modern.py) with its text rendering.
+(benchmarks/modern_ablation.json, written by benchmarks/bench_modern.py) with its text rendering; and, for the
+longer budgets, where the budget presets' wins were measured on their own shapes (`budget_evidence`, from
+benchmarks/budget_sweep.json, written by benchmarks/sweep_budget.py).
 What it does not: processes, CPU slots, machine load (the benchmark script's), plotting (the notebook's).
 """
 
@@ -25,6 +27,15 @@ from .presets import PRESETS
 from .timed_training import train_for
 
 RECORDED = Path(__file__).resolve().parents[1] / "benchmarks" / "modern_ablation.json"
+BUDGET_SWEEP = RECORDED.with_name("budget_sweep.json")
+# Where each longer budget's wins (presets.BUDGET_WINS) were measured: keys of budget_sweep.json holding runs
+# with the wins and runs of the GPT-2 design on that budget preset's shape, two seeds each or more. 5 minutes:
+# 8 minutes of one thread's CPU time, about the steps of 5 minutes of two threads.
+BUDGET_EVIDENCE = {
+    5: ("reg8_f", "reg8_g", "wins_5min_gpt2"),
+    15: ("wins_15min_modern", "wins_15min_gpt2_seed0", "wins_15min_gpt2_seed1"),
+}
+SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout")
 
 BASELINE = "gpt2"
 # Each change alone, as (GPTConfig overrides, optimizer). swiglu and relu2 are two answers to one question
@@ -211,3 +222,40 @@ def load_recorded(path: str | Path = RECORDED) -> dict:
         f"No recorded ablation at {path}. Fix: python benchmarks/bench_modern.py table --seconds 60 (minutes).",
     )
     return json.loads(path.read_text())
+
+
+def budget_wins(minutes: int) -> dict:
+    """The wins a budget preset carries; for a budget that carries none, those of the nearest shorter budget
+    (what was measured there as a candidate)."""
+    from .presets import BUDGET_WINS
+
+    return BUDGET_WINS.get(minutes) or BUDGET_WINS[max(m for m in BUDGET_WINS if m < minutes)]
+
+
+def budget_evidence(minutes: int, path: str | Path = BUDGET_SWEEP) -> dict[bool, list[dict]]:
+    """The recorded runs behind a budget preset's wins (`budget_wins`): {True: with them, False: the GPT-2 design}.
+
+    Only runs on the preset's own shape and weight decay count (a record may hold other settings too); "the
+    GPT-2 design" is learned positions, LayerNorm, GELU, a tied head and AdamW, on that same shape.
+    """
+    from .presets import BUDGET_PRESETS
+
+    require(
+        minutes in BUDGET_EVIDENCE, f"No recorded evidence for {minutes} minutes. Fix: one of {list(BUDGET_EVIDENCE)}."
+    )
+    sweeps = json.loads(Path(path).read_text())
+    preset = PRESETS[BUDGET_PRESETS[minutes]]
+    config, gpt2 = preset.config().to_dict(), GPTConfig(vocab_size=preset.config().vocab_size).to_dict()
+    wins = budget_wins(minutes)
+    changed = {**wins["model"], **wins["train"]}
+    baseline = {**{k: gpt2[k] for k in wins["model"]}, "optimizer": "adamw"}
+    runs = {True: [], False: []}
+    for run in (run for key in BUDGET_EVIDENCE[minutes] if key in sweeps for run in sweeps[key]["runs"]):
+        same_shape = all(run["model"][k] == config[k] for k in SHAPE_FIELDS)
+        if not same_shape or run["train"].get("weight_decay", 0.1) != preset.train.get("weight_decay", 0.1):
+            continue
+        settings = {**run["model"], "optimizer": run["train"].get("optimizer", "adamw")}
+        for with_wins, wanted in ((True, changed), (False, baseline)):
+            if all(settings[k] == v for k, v in wanted.items()):
+                runs[with_wins].append(run)
+    return runs

@@ -43,15 +43,21 @@ class Preset:
             return GPT(self.config(vocab_size)).num_params()
 
     def shape(self) -> str:
-        """e.g. '2 layers × 4 heads × 128 wide, context 64'."""
+        """e.g. '2 layers × 4 heads × 128 wide, context 64', then any of notebook 10's changes ('RoPE')."""
         c = self.config()
-        return f"{c.n_layer} layers × {c.n_head} heads × {c.n_embd} wide, context {c.block_size}"
+        parts = [f"{c.n_layer} layers × {c.n_head} heads × {c.n_embd} wide, context {c.block_size}"]
+        parts += ["RoPE"] * c.rope + [c.norm] * (c.norm != "layernorm") + [c.mlp] * (c.mlp != "gelu")
+        parts += ["QK-norm"] * c.qk_norm + [f"{c.kv_heads} key/value heads"] * (c.kv_heads != c.n_head)
+        parts += ["untied head"] * (not c.tie_weights)
+        return ", ".join(parts)
 
     def settings(self) -> str:
         """The training settings people compare presets by, e.g. 'batch 32, lr 6e-3, dropout 0.2'."""
         parts = [f"batch {self.train['batch_size']}", f"lr {short_number(self.train['learning_rate'])}"]
         if self.config().dropout:
             parts.append(f"dropout {self.config().dropout:g}")
+        if self.train.get("weight_decay", 0.1) != 0.1:  # TrainConfig's default
+            parts.append(f"weight decay {self.train['weight_decay']:g}")
         if self.train.get("optimizer", "adamw") != "adamw":
             parts.append(f"optimizer {self.train['optimizer']}")
         return ", ".join(parts)
@@ -75,17 +81,26 @@ def short_number(x: float) -> str:
 # the laptop preset's shape: per second of a 2-core CPU, 2 layers learn faster than 3 or 4 (benchmarks/RESULTS.md)
 LAPTOP_MODEL = dict(block_size=64, n_layer=2, n_head=4, n_embd=128, dropout=0.0)
 
-# The changes of notebook 10 that beat the GPT-2 shape at the same training time by more than the seed
-# spread (benchmarks/modern_ablation.json, RESULTS.md): GPTConfig fields and TrainConfig fields. Only the
-# optimizer did, at 1 minute; a test checks this against the recorded table.
-MODERN_WINS = {"model": {}, "train": {"optimizer": "muon"}}
+# The changes of notebook 10 that beat the GPT-2 design at the same training time by more than the seed
+# spread, per budget, measured on that budget's own shape and settings with two seeds each: 1 minute on the
+# laptop shape (benchmarks/modern_ablation.json: only Muon), 5 and 15 minutes on theirs
+# (benchmarks/budget_sweep.json). A budget preset carries its budget's wins; tests check each against its record.
+BUDGET_WINS = {
+    1: {"model": {}, "train": {"optimizer": "muon"}},
+    5: {"model": {"rope": True}, "train": {"optimizer": "muon"}},
+    15: {"model": {"rope": True}, "train": {"optimizer": "muon"}},
+}
+# `modern`: the laptop shape with the wins of the 1-minute table (notebook 10's ablation)
+MODERN_WINS = BUDGET_WINS[1]
 
 # The shape that learned most in each budget on a 2-core CPU, over the laptop shape (benchmarks/sweep_budget.py,
-# recorded in benchmarks/budget_sweep.json and RESULTS.md): with more minutes a deeper model pays.
+# recorded in benchmarks/budget_sweep.json and RESULTS.md): from 1 to 5 minutes a deeper model with more context
+# pays; at 15 minutes 6 layers tie with 4 (and 15 minutes end where 5 do: tiny Shakespeare is used up).
 BUDGET_SHAPES = {1: {}, 5: dict(n_layer=4, block_size=128), 15: dict(n_layer=4, block_size=128)}
-# the budgets at which the wins beat the GPT-2 design on that budget's shape, measured with two seeds
-# (1 minute: modern_ablation.json; 5 minutes: budget_sweep.json): their budget presets carry them
-MODERN_BUDGETS = (1, 5)
+# Weight decay per budget. The longer the budget, the more passes over tiny Shakespeare's million characters
+# and the more a small model overfits: at 5 minutes 0.5 ends lower than 0.1 and 1.0 (budget_sweep.json).
+# 1 minute keeps TrainConfig's 0.1: its val loss is still falling at the end. 15 minutes: 5 minutes' value, not swept.
+BUDGET_WEIGHT_DECAY = {1: 0.1, 5: 0.5, 15: 0.5}
 
 
 def budget_preset(minutes: int) -> Preset:
@@ -95,11 +110,12 @@ def budget_preset(minutes: int) -> Preset:
     exact over the whole val split. Which shape learns most in N minutes is measured with
     benchmarks/sweep_budget.py (benchmarks/RESULTS.md).
     """
-    modern = minutes in MODERN_BUDGETS
+    wins = BUDGET_WINS.get(minutes, {"model": {}, "train": {}})
+    modern = minutes in BUDGET_WINS
     return Preset(
         f"the model that learned most in {minutes} min on a 2-core CPU, its rate annealed on the clock"
         + (" (with notebook 10's wins)" if modern else ""),
-        model={**LAPTOP_MODEL, **BUDGET_SHAPES[minutes], **(MODERN_WINS["model"] if modern else {})},
+        model={**LAPTOP_MODEL, **BUDGET_SHAPES[minutes], **wins["model"]},
         train=dict(
             budget_minutes=minutes,
             batch_size=32,
@@ -107,7 +123,8 @@ def budget_preset(minutes: int) -> Preset:
             warmup_fraction=0.03,
             eval_iters=10,
             val_full_split=True,
-            **(MODERN_WINS["train"] if modern else {}),
+            weight_decay=BUDGET_WEIGHT_DECAY[minutes],
+            **wins["train"],
         ),
     )
 
@@ -165,7 +182,7 @@ PRESETS = {
 PRESETS["modern"] = Preset(
     "the laptop model with the changes that measured as wins (notebook 10), trained for 5 min (--minutes N)",
     model={**LAPTOP_MODEL, **MODERN_WINS["model"]},
-    train={**budget_preset(5).train, **MODERN_WINS["train"]},
+    train={**budget_preset(5).train, "weight_decay": BUDGET_WEIGHT_DECAY[1], **MODERN_WINS["train"]},
 )
 
 # minutes → the CPU preset measured for that budget (resolve_preset_name picks the nearest)

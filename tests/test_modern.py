@@ -446,24 +446,29 @@ def test_every_combination_runs_forward_and_backward():
 
 
 def test_the_modern_preset_is_the_recorded_wins_and_auto_takes_it_only_where_it_measured_better():
-    """`modern` is the laptop shape with the 1-minute wins; each budget preset carries them exactly where they
-    beat the GPT-2 design on that preset's own shape (two seeds, by more than the seed spread)."""
-    from helpers.ablation import gpt2_shape, load_recorded, summarise, variant, wins
-    from helpers.presets import BUDGET_PRESETS, MODERN_BUDGETS, PRESETS, resolve_preset_name
+    """`modern` is the laptop shape with the 1-minute wins; each budget preset carries its budget's wins exactly
+    where they beat the GPT-2 design on that preset's own shape and settings (two seeds, by more than the seed
+    spread)."""
+    from helpers.ablation import BUDGET_EVIDENCE, budget_evidence, gpt2_shape, load_recorded, summarise, variant, wins
+    from helpers.presets import BUDGET_PRESETS, BUDGET_WINS, MODERN_WINS, PRESETS, resolve_preset_name
 
     recorded = load_recorded()
     won = wins(summarise(recorded["table_60s"]["runs"]))
     overrides, optimizer = variant(won)
+    assert MODERN_WINS == BUDGET_WINS[1] == {"model": overrides, "train": {"optimizer": optimizer}}
     modern = PRESETS["modern"]
     assert modern.model == {**gpt2_shape()["model"], **overrides} and modern.train["optimizer"] == optimizer
-    sweeps = json.loads((REPO / "benchmarks" / "budget_sweep.json").read_text())
     for minutes, name in BUDGET_PRESETS.items():
         preset = PRESETS[name]
-        carries = preset.train.get("optimizer", "adamw") == optimizer and overrides.items() <= preset.model.items()
-        assert carries == (minutes in MODERN_BUDGETS), name
         assert resolve_preset_name("auto", "cpu", minutes) == name
-    for minutes in MODERN_BUDGETS:  # the evidence, measured on the budget preset's own shape
-        preset = PRESETS[BUDGET_PRESETS[minutes]]
+        budget_wins = BUDGET_WINS.get(minutes, {"model": {}, "train": {}})
+        assert (
+            budget_wins["model"].items() <= preset.model.items()
+            and budget_wins["train"].items() <= preset.train.items()
+        )
+        if minutes not in BUDGET_WINS:  # then it trains the GPT-2 design
+            assert preset.train.get("optimizer", "adamw") == "adamw" and not preset.config().rope
+            continue
         if minutes == 1:  # the ablation table itself: the laptop shape
             table = summarise(recorded["table_60s"]["runs"])
             assert {**preset.model, **overrides} == modern.model
@@ -472,14 +477,40 @@ def test_the_modern_preset_is_the_recorded_wins_and_auto_takes_it_only_where_it_
             noise = max(table[base]["spread"], table[best]["spread"])
             assert table[best]["changes"] == won and gap > noise
             continue
-        runs = [run for key, sweep in sweeps.items() if key.startswith(f"wins_{minutes}min") for run in sweep["runs"]]
-        losses = {}
-        for run in runs:
-            wins_on = run["train"].get("optimizer", "adamw") == optimizer
-            shape = {k: v for k, v in run["model"].items() if wins_on or k not in overrides}
-            assert shape.items() <= preset.config().to_dict().items(), run["spec"]  # this preset's shape
-            losses.setdefault(wins_on, []).append(run["val_loss"])
-        assert len(losses[True]) >= 2 and len(losses[False]) >= 2  # two seeds each
+        assert minutes in BUDGET_EVIDENCE, f"the wins of {minutes} min have no recorded evidence"
+    for minutes in BUDGET_EVIDENCE:  # the evidence, on the budget preset's own shape and weight decay
+        runs = budget_evidence(minutes)
+        losses = {side: [run["val_loss"] for run in runs[side]] for side in runs}
+        assert len(losses[True]) >= 2 and len(losses[False]) >= 2, (minutes, losses)  # two seeds each
+        seeds = {side: {run["train"].get("seed", 1337) for run in runs[side]} for side in runs}
+        assert all(len(seeds[side]) == len(runs[side]) for side in runs)  # each run its own seed
         gap = sum(losses[False]) / len(losses[False]) - sum(losses[True]) / len(losses[True])
         noise = max(max(v) - min(v) for v in losses.values())
-        assert gap > noise, (minutes, losses)
+        assert (gap > noise) == (minutes in BUDGET_WINS), (minutes, losses)
+
+
+def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_weight_decay(tmp_path):
+    """A record may hold other settings too (another depth, another weight decay): they are not evidence."""
+    from helpers.ablation import BUDGET_EVIDENCE, budget_evidence
+    from helpers.presets import BUDGET_PRESETS, PRESETS
+
+    preset = PRESETS[BUDGET_PRESETS[5]]
+    model, decay = preset.config().to_dict(), preset.train["weight_decay"]
+
+    def run(loss, seed, optimizer="adamw", weight_decay=decay, **model_changes):
+        train = {"optimizer": optimizer, "seed": seed, "weight_decay": weight_decay}
+        return {"model": {**model, "rope": False, **model_changes}, "train": train, "val_loss": loss}
+
+    runs = [
+        run(1.46, 0, "muon", rope=True),
+        run(1.50, 0),
+        run(1.40, 1, "muon", rope=True, n_layer=model["n_layer"] + 2),  # another shape
+        run(1.40, 2, "muon", 0.1, rope=True),  # another weight decay
+        run(1.45, 3, "muon"),  # one win of two: neither side
+    ]
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps({BUDGET_EVIDENCE[5][0]: {"runs": runs}}))
+    found = budget_evidence(5, path)
+    assert [r["val_loss"] for r in found[True]] == [1.46] and [r["val_loss"] for r in found[False]] == [1.50]
+    with pytest.raises(WorkshopError, match="No recorded evidence for 7 minutes"):
+        budget_evidence(7, path)

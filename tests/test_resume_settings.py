@@ -38,7 +38,6 @@ def tiny_budget_presets(monkeypatch):
     for name, preset in TINY.items():
         monkeypatch.setitem(presets.PRESETS, name, preset)
     monkeypatch.setattr(presets, "BUDGET_PRESETS", {SHORT: "tiny-muon", LONG: "tiny-adamw"})
-    monkeypatch.setattr(presets, "MODERN_BUDGETS", ())
     assert presets.resolve_preset_name("auto", "cpu", SHORT) == "tiny-muon"
     assert presets.resolve_preset_name("auto", "cpu", LONG) == "tiny-adamw"
 

@@ -489,8 +489,9 @@ def test_the_budget_sweep_runs_and_records_each_setting(tmp_path, corpus_path, m
 
     monkeypatch.setattr(sweep_budget, "RECORDED", tmp_path / "budget_sweep.json")
     args = ["--minutes", "0.005", "--cpu-seconds", "--base", "smoke", "--device", "cpu", "--record", "probe"]
-    assert sweep_budget.main([*args, "", "n_layer=1"]) == 0
+    assert sweep_budget.main([*args, "", "n_layer=1,rope=true"]) == 0
     runs = json.loads((tmp_path / "budget_sweep.json").read_text())["probe"]["runs"]
-    assert [r["spec"] for r in runs] == ["", "n_layer=1"] and runs[1]["model"]["n_layer"] == 1
+    assert [r["spec"] for r in runs] == ["", "n_layer=1,rope=true"] and runs[1]["model"]["n_layer"] == 1
+    assert runs[1]["model"]["rope"] is True and runs[0]["model"]["rope"] is False  # a switch is a bool, not "true"
     assert all(r["steps"] > 0 and math.isfinite(r["val_loss"]) and r["eval_s"] > 0 for r in runs)
     assert capsys.readouterr().out.count(" val ") == 2  # one line per setting
