@@ -25,6 +25,7 @@ from .model import GPT, GPTConfig
 from .optimizers import split_parameters
 from .presets import PRESETS
 from .timed_training import train_for
+from .trainer import TrainConfig
 
 RECORDED = Path(__file__).resolve().parents[1] / "benchmarks" / "modern_ablation.json"
 BUDGET_SWEEP = RECORDED.with_name("budget_sweep.json")
@@ -249,10 +250,11 @@ def budget_evidence(minutes: int, path: str | Path = BUDGET_SWEEP) -> dict[bool,
     wins = budget_wins(minutes)
     changed = {**wins["model"], **wins["train"]}
     baseline = {**{k: gpt2[k] for k in wins["model"]}, "optimizer": "adamw"}
+    decay = TrainConfig.weight_decay  # what a run or a preset that names none trains with
     runs = {True: [], False: []}
     for run in (run for key in BUDGET_EVIDENCE[minutes] if key in sweeps for run in sweeps[key]["runs"]):
         same_shape = all(run["model"][k] == config[k] for k in SHAPE_FIELDS)
-        if not same_shape or run["train"].get("weight_decay", 0.1) != preset.train.get("weight_decay", 0.1):
+        if not same_shape or run["train"].get("weight_decay", decay) != preset.train.get("weight_decay", decay):
             continue
         settings = {**run["model"], "optimizer": run["train"].get("optimizer", "adamw")}
         for with_wins, wanted in ((True, changed), (False, baseline)):

@@ -21,6 +21,7 @@ import torch
 from .data import CORPUS_VOCAB_SIZE
 from .errors import require
 from .model import GPT, GPTConfig
+from .trainer import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Preset:
         parts = [f"batch {self.train['batch_size']}", f"lr {short_number(self.train['learning_rate'])}"]
         if self.config().dropout:
             parts.append(f"dropout {self.config().dropout:g}")
-        if self.train.get("weight_decay", 0.1) != 0.1:  # TrainConfig's default
+        if self.train.get("weight_decay", TrainConfig.weight_decay) != TrainConfig.weight_decay:
             parts.append(f"weight decay {self.train['weight_decay']:g}")
         if self.train.get("optimizer", "adamw") != "adamw":
             parts.append(f"optimizer {self.train['optimizer']}")
