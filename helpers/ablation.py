@@ -261,3 +261,17 @@ def budget_evidence(minutes: int, path: str | Path = BUDGET_SWEEP) -> dict[bool,
             if all(settings[k] == v for k, v in wanted.items()):
                 runs[with_wins].append(run)
     return runs
+
+
+def budget_verdict(minutes: int, path: str | Path = BUDGET_SWEEP) -> dict | None:
+    """The recorded evidence summed up: each side's mean val loss, the gap (GPT-2 design minus the wins, positive
+    when the wins help), the seed spread (the larger of the two sides'), and whether the gap beats that spread.
+    None until both sides have two runs."""
+    runs = budget_evidence(minutes, path)
+    losses = {side: [run["val_loss"] for run in runs[side]] for side in runs}
+    if min(len(v) for v in losses.values()) < 2:
+        return None
+    mean = {side: sum(v) / len(v) for side, v in losses.items()}
+    spread = max(max(v) - min(v) for v in losses.values())
+    gap = mean[False] - mean[True]
+    return {"wins": mean[True], "gpt2": mean[False], "gap": gap, "spread": spread, "wins_help": gap > spread}

@@ -449,7 +449,16 @@ def test_the_modern_preset_is_the_recorded_wins_and_auto_takes_it_only_where_it_
     """`modern` is the laptop shape with the 1-minute wins; each budget preset carries its budget's wins exactly
     where they beat the GPT-2 design on that preset's own shape and settings (two seeds, by more than the seed
     spread)."""
-    from helpers.ablation import BUDGET_EVIDENCE, budget_evidence, gpt2_shape, load_recorded, summarise, variant, wins
+    from helpers.ablation import (
+        BUDGET_EVIDENCE,
+        budget_evidence,
+        budget_verdict,
+        gpt2_shape,
+        load_recorded,
+        summarise,
+        variant,
+        wins,
+    )
     from helpers.presets import BUDGET_PRESETS, BUDGET_WINS, MODERN_WINS, PRESETS, resolve_preset_name
 
     recorded = load_recorded()
@@ -479,14 +488,11 @@ def test_the_modern_preset_is_the_recorded_wins_and_auto_takes_it_only_where_it_
             continue
         assert minutes in BUDGET_EVIDENCE, f"the wins of {minutes} min have no recorded evidence"
     for minutes in BUDGET_EVIDENCE:  # the evidence, on the budget preset's own shape and weight decay
-        runs = budget_evidence(minutes)
-        losses = {side: [run["val_loss"] for run in runs[side]] for side in runs}
-        assert len(losses[True]) >= 2 and len(losses[False]) >= 2, (minutes, losses)  # two seeds each
+        runs, verdict = budget_evidence(minutes), budget_verdict(minutes)
+        assert verdict is not None, (minutes, runs)  # two seeds each
         seeds = {side: {run["train"].get("seed", 1337) for run in runs[side]} for side in runs}
         assert all(len(seeds[side]) == len(runs[side]) for side in runs)  # each run its own seed
-        gap = sum(losses[False]) / len(losses[False]) - sum(losses[True]) / len(losses[True])
-        noise = max(max(v) - min(v) for v in losses.values())
-        assert (gap > noise) == (minutes in BUDGET_WINS), (minutes, losses)
+        assert verdict["wins_help"] == (minutes in BUDGET_WINS), (minutes, verdict)
 
 
 def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_weight_decay(tmp_path):
@@ -514,3 +520,28 @@ def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_weight_decay(
     assert [r["val_loss"] for r in found[True]] == [1.46] and [r["val_loss"] for r in found[False]] == [1.50]
     with pytest.raises(WorkshopError, match="No recorded evidence for 7 minutes"):
         budget_evidence(7, path)
+
+
+def test_budget_verdict_waits_for_two_seeds_a_side_and_weighs_the_gap_against_their_spread(tmp_path):
+    from helpers.ablation import BUDGET_EVIDENCE, budget_verdict
+    from helpers.presets import BUDGET_PRESETS, PRESETS
+
+    preset = PRESETS[BUDGET_PRESETS[5]]
+    model, decay = preset.config().to_dict(), preset.train["weight_decay"]
+
+    def run(loss, seed, optimizer="adamw", **model_changes):
+        train = {"optimizer": optimizer, "seed": seed, "weight_decay": decay}
+        return {"model": {**model, "rope": False, **model_changes}, "train": train, "val_loss": loss}
+
+    path = tmp_path / "sweep.json"
+    runs = [run(1.46, 0, "muon", rope=True), run(1.50, 0)]
+    path.write_text(json.dumps({BUDGET_EVIDENCE[5][0]: {"runs": runs}}))
+    assert budget_verdict(5, path) is None  # one seed a side proves nothing
+    runs += [run(1.47, 1, "muon", rope=True), run(1.52, 1)]
+    path.write_text(json.dumps({BUDGET_EVIDENCE[5][0]: {"runs": runs}}))
+    verdict = budget_verdict(5, path)
+    assert verdict["wins"] == pytest.approx(1.465) and verdict["gpt2"] == pytest.approx(1.51)
+    assert verdict["gap"] == pytest.approx(0.045) and verdict["spread"] == pytest.approx(0.02) and verdict["wins_help"]
+    runs += [run(1.40, 2)]  # a lucky GPT-2 seed: the spread (0.12) now swallows the gap
+    path.write_text(json.dumps({BUDGET_EVIDENCE[5][0]: {"runs": runs}}))
+    assert not budget_verdict(5, path)["wins_help"]
