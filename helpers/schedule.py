@@ -70,6 +70,11 @@ def lr_at_fraction(fraction: float, cfg) -> float:
 EXTEND_HEIGHT = 0.0
 EXTEND_RAMP = 0.5
 EXTEND_END = 0.1
+# A run annealed to (almost) nothing, as the budget presets anneal to zero, has no rate to hold: one that
+# stopped below a hundredth of its peak (EXTEND_END of this share) climbs over EXTEND_RAMP to this share of
+# its peak instead (the floor the design above was measured from), then anneals to EXTEND_END of it.
+# Holding a rate of zero would train nothing.
+EXTEND_FROM_ZERO = 0.1
 
 
 @dataclass(frozen=True)
@@ -95,15 +100,26 @@ class Rewarm:
         """The rate it carries on from: `from_lr` (below the floor too, after an extension), at most the peak."""
         return min(max(self.from_lr, 0.0), cfg.learning_rate)
 
+    def from_zero(self, cfg) -> bool:
+        """True when the run stopped at (almost) zero, below EXTEND_END of EXTEND_FROM_ZERO of its peak."""
+        least = EXTEND_END * EXTEND_FROM_ZERO * cfg.learning_rate * (1 - 1e-6)  # (a run at exactly it holds it)
+        return self.height == 0 and self.start(cfg) < least
+
     def plateau(self, cfg) -> float:
-        """The top of the climb (the start when it is higher, or with height 0: then the rate never rises)."""
+        """The top of the climb (the start when it is higher, or with height 0: then the rate never rises,
+        unless the run stopped at about zero: it climbs to EXTEND_FROM_ZERO of the peak)."""
+        if self.from_zero(cfg):
+            return EXTEND_FROM_ZERO * cfg.learning_rate
         if self.height == 0:
             return self.start(cfg)
         return max(self.start(cfg), cfg.min_lr + self.height * (cfg.learning_rate - cfg.min_lr))
 
     def end(self, cfg) -> float:
-        """The rate it ends on: the floor, or with height 0 from a run at its floor, EXTEND_END of where it was."""
+        """The rate it ends on: the floor, or with height 0 from a run at its floor, EXTEND_END of where it was
+        (of where it climbed to, from about zero)."""
         start = self.start(cfg)
+        if self.from_zero(cfg):
+            return EXTEND_END * self.plateau(cfg)
         return EXTEND_END * start if self.height == 0 and start <= cfg.min_lr * (1 + 1e-9) else cfg.min_lr
 
     def lr(self, cfg, step: int, fraction: float | None = None) -> float:

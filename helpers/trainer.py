@@ -38,6 +38,7 @@ from .errors import WorkshopError, require
 from .model import GPT
 from .schedule import (
     EXTEND_END,
+    EXTEND_FROM_ZERO,
     EXTEND_HEIGHT,
     EXTEND_RAMP,
     Rewarm,
@@ -674,7 +675,12 @@ class Trainer:
             where = f"at step {self.step}, {self.clock_s / 60:.2f} of {self.cfg.budget_minutes:g} minutes"
             further = f"budget_minutes (the total, e.g. {2 * self.cfg.budget_minutes:g}: --minutes)"
         if self.is_finished():
-            if self.cfg.extend_height == 0:
+            if Rewarm(self.step, 1.0, self.cfg.min_lr, height=self.cfg.extend_height).from_zero(self.cfg):
+                how = (
+                    f"it annealed to about zero, so the learning rate then climbs over the first {EXTEND_RAMP:.0%} "
+                    f"of the added training to {EXTEND_FROM_ZERO:g} of its peak and anneals to {EXTEND_END:g} of that"
+                )
+            elif self.cfg.extend_height == 0:
                 how = (
                     f"the learning rate then holds its floor for the first {EXTEND_RAMP:.0%} of the added training "
                     f"and anneals to {EXTEND_END:g} of it, never rising (the model keeps what annealing gave it)"

@@ -14,7 +14,15 @@ import random
 import pytest
 
 from helpers import PRESETS, TrainConfig, WorkshopError, lr_at
-from helpers.schedule import EXTEND_END, EXTEND_HEIGHT, EXTEND_RAMP, Rewarm, lr_at_fraction, warmup_steps
+from helpers.schedule import (
+    EXTEND_END,
+    EXTEND_FROM_ZERO,
+    EXTEND_HEIGHT,
+    EXTEND_RAMP,
+    Rewarm,
+    lr_at_fraction,
+    warmup_steps,
+)
 
 
 def assert_rises_to_peak_then_falls_to_floor(lrs: list[float], peak: float, floor: float, what: str) -> None:
@@ -113,14 +121,20 @@ def test_an_extended_schedule_climbs_without_a_jump_then_ends_at_its_end(from_lr
     lrs = [extension.lr(cfg, step) for step in range(restart, new_max_iters + 1)]
     start = min(from_lr, cfg.learning_rate)
     steps = int(ramp * (new_max_iters - restart))
-    plateau = max(start, cfg.min_lr + height * (cfg.learning_rate - cfg.min_lr)) if steps and height else start
-    end = EXTEND_END * start if height == 0 and start <= cfg.min_lr * (1 + 1e-9) else cfg.min_lr
+    from_zero = height == 0 and start < EXTEND_END * EXTEND_FROM_ZERO * cfg.learning_rate * (1 - 1e-6)
+    if from_zero:  # nothing to hold: it climbs to EXTEND_FROM_ZERO of the peak, then anneals to a tenth of that
+        plateau, end = (EXTEND_FROM_ZERO * cfg.learning_rate if steps else start), EXTEND_END * EXTEND_FROM_ZERO * 6e-3
+    else:
+        plateau = max(start, cfg.min_lr + height * (cfg.learning_rate - cfg.min_lr)) if steps and height else start
+        end = EXTEND_END * start if height == 0 and start <= cfg.min_lr * (1 + 1e-9) else cfg.min_lr
     assert extension.end(cfg) == pytest.approx(end, abs=1e-18)
     what = f"extension from {from_lr} at {restart}"
     assert_rises_to_peak_then_falls_to_floor(lrs, max(lrs), end, what)
     assert max(lrs) == pytest.approx(max(plateau, end), rel=1e-9, abs=1e-18)
-    if height == 0:  # the default never raises the rate above where it stopped
+    if height == 0 and not from_zero:  # the default never raises the rate above where it stopped
         assert max(lrs) <= max(start, end) * (1 + 1e-9)
+    if from_zero and new_max_iters - restart > 1:  # and from about zero it does learn something
+        assert sum(lrs) > 0.01 * cfg.learning_rate
     one_step = (plateau - start) / max(steps, 1)
     assert lrs[0] <= start + one_step * (1 + 1e-9) + 1e-18  # no jump: one ramp step at most
     assert all(b - a <= one_step * (1 + 1e-9) + 1e-18 for a, b in zip(lrs, lrs[1:]) if b > max(start, end))
@@ -151,6 +165,20 @@ def test_a_finished_run_extended_by_default_holds_its_floor_then_anneals_to_a_te
     longer = TrainConfig(learning_rate=6e-3, warmup_iters=50, max_iters=2800)
     again = [Rewarm(1400, 0.0, lrs[-1]).lr(longer, step) for step in range(1400, 2801)]
     assert max(again) == pytest.approx(EXTEND_END * floor) and again[-1] == pytest.approx(EXTEND_END**2 * floor)
+
+
+def test_a_run_annealed_to_zero_extended_by_default_climbs_to_a_tenth_of_its_peak_then_anneals():
+    """The budget presets anneal to zero: holding that rate would train nothing in the added steps."""
+    cfg = TrainConfig(learning_rate=6e-3, min_lr=0.0, warmup_iters=50, max_iters=1400)
+    lrs = [Rewarm(700, 0.0, 0.0).lr(cfg, step) for step in range(700, 1401)]
+    climb = int(EXTEND_RAMP * 700)
+    assert all(b > a for a, b in zip(lrs[:climb], lrs[1:climb]))  # one ramp step at a time, from about zero
+    assert max(lrs) == pytest.approx(EXTEND_FROM_ZERO * 6e-3) and lrs[0] <= max(lrs) / climb * (1 + 1e-9)
+    assert lrs[-1] == pytest.approx(EXTEND_END * EXTEND_FROM_ZERO * 6e-3)
+    budget = TrainConfig(learning_rate=6e-3, min_lr=0.0, budget_minutes=10)
+    fractions = [i / 100 for i in range(101)]
+    by_time = [Rewarm(0, 0.0, 0.0).lr(budget, 0, f) for f in fractions]
+    assert by_time[0] == 0.0 and max(by_time) == pytest.approx(EXTEND_FROM_ZERO * 6e-3)
 
 
 def test_an_extension_with_a_decay_step_reaches_its_end_there_and_a_lowered_peak_is_not_exceeded():

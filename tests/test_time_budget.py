@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from helpers import GPT, Callback, GPTConfig, TrainConfig, Trainer, lr_at
-from helpers.schedule import EXTEND_END, EXTEND_HEIGHT, EXTEND_RAMP, lr_at_fraction
+from helpers.schedule import EXTEND_END, EXTEND_FROM_ZERO, EXTEND_HEIGHT, EXTEND_RAMP, lr_at_fraction
 
 
 @pytest.fixture(autouse=True)
@@ -286,6 +286,26 @@ def test_a_finished_budget_run_extended_with_more_minutes_never_jumps_and_ends_a
         b <= a for a, b in zip(lrs[top:], lrs[top + 1 :])
     )
     assert lrs[-1] == pytest.approx(end) and 15 - 0.125 < longer.clock_s <= 15
+
+
+def test_a_budget_run_annealed_to_zero_and_given_more_minutes_trains_again(corpus, tmp_path):
+    """The budget presets anneal to zero (min_lr 0): holding that rate, as a run at its floor does, would
+    train nothing. The extension climbs to a tenth of the peak, anneals to a tenth of that, and says so."""
+    first = budget_run(corpus, tmp_path, minutes=0.1, min_lr=0.0)
+    first.fit()
+    assert first.lrs[-1] == 0.0
+    note = budget_run(corpus, tmp_path, minutes=0.1, min_lr=0.0).resume().resume_note()
+    assert "already finished" in note and "annealed to about zero" in note and "climbs" in note
+    longer = budget_run(corpus, tmp_path, minutes=0.25, min_lr=0.0).resume()
+    before = {k: v.clone() for k, v in longer.model.state_dict().items()}
+    longer.fit()
+    lrs, top = longer.lrs, longer.lrs.index(max(longer.lrs))
+    assert max(lrs) == pytest.approx(EXTEND_FROM_ZERO * 3e-3) and lrs[0] < max(lrs) / 10  # a climb, not a jump
+    assert all(b >= a for a, b in zip(lrs[:top], lrs[1 : top + 1])) and all(
+        b <= a for a, b in zip(lrs[top:], lrs[top + 1 :])
+    )
+    assert lrs[-1] == pytest.approx(EXTEND_END * EXTEND_FROM_ZERO * 3e-3)
+    assert any(not torch.equal(before[k], v) for k, v in longer.model.state_dict().items())  # it trained
 
 
 # ---- runs of steps: extending a finished run (issue 22, item 3) --------------------------------
