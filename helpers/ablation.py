@@ -33,10 +33,12 @@ BUDGET_SWEEP = RECORDED.with_name("budget_sweep.json")
 # with the wins and runs of the GPT-2 design on that budget preset's shape, two seeds each or more. 5 minutes:
 # 8 minutes of one thread's CPU time, about the steps of 5 minutes of two threads.
 BUDGET_EVIDENCE = {
-    5: ("reg8_f", "reg8_g", "wins_5min_gpt2"),
+    5: ("s30_minlr0_wd07", "s30_wd07_seed1", "s30_gpt2_wd07"),
     15: ("wins_15min_modern", "wins_15min_gpt2_seed0", "wins_15min_gpt2_seed1"),
 }
 SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout")
+# The training settings evidence must share with the preset (the wins' own, e.g. the optimizer, aside)
+SETTING_FIELDS = ("batch_size", "learning_rate", "min_lr", "warmup_fraction", "weight_decay")
 
 BASELINE = "gpt2"
 # Each change alone, as (GPTConfig overrides, optimizer). swiglu and relu2 are two answers to one question
@@ -236,8 +238,9 @@ def budget_wins(minutes: int) -> dict:
 def budget_evidence(minutes: int, path: str | Path = BUDGET_SWEEP) -> dict[bool, list[dict]]:
     """The recorded runs behind a budget preset's wins (`budget_wins`): {True: with them, False: the GPT-2 design}.
 
-    Only runs on the preset's own shape and weight decay count (a record may hold other settings too); "the
-    GPT-2 design" is learned positions, LayerNorm, GELU, a tied head and AdamW, on that same shape.
+    Only runs on the preset's own shape and training settings (SETTING_FIELDS: weight decay, floor, ...) count
+    (a record may hold other settings too); "the GPT-2 design" is learned positions, LayerNorm, GELU, a tied
+    head and AdamW, on that same shape and settings.
     """
     from .presets import BUDGET_PRESETS
 
@@ -250,11 +253,12 @@ def budget_evidence(minutes: int, path: str | Path = BUDGET_SWEEP) -> dict[bool,
     wins = budget_wins(minutes)
     changed = {**wins["model"], **wins["train"]}
     baseline = {**{k: gpt2[k] for k in wins["model"]}, "optimizer": "adamw"}
-    decay = TrainConfig.weight_decay  # what a run or a preset that names none trains with
+    default = {k: getattr(TrainConfig, k) for k in SETTING_FIELDS}  # what a run or preset naming none trains with
     runs = {True: [], False: []}
     for run in (run for key in BUDGET_EVIDENCE[minutes] if key in sweeps for run in sweeps[key]["runs"]):
         same_shape = all(run["model"][k] == config[k] for k in SHAPE_FIELDS)
-        if not same_shape or run["train"].get("weight_decay", decay) != preset.train.get("weight_decay", decay):
+        same_settings = all(run["train"].get(k, default[k]) == preset.train.get(k, default[k]) for k in default)
+        if not (same_shape and same_settings):
             continue
         settings = {**run["model"], "optimizer": run["train"].get("optimizer", "adamw")}
         for with_wins, wanted in ((True, changed), (False, baseline)):

@@ -495,16 +495,16 @@ def test_the_modern_preset_is_the_recorded_wins_and_auto_takes_it_only_where_it_
         assert verdict["wins_help"] == (minutes in BUDGET_WINS), (minutes, verdict)
 
 
-def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_weight_decay(tmp_path):
-    """A record may hold other settings too (another depth, another weight decay): they are not evidence."""
+def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_settings(tmp_path):
+    """A record may hold other settings too (another depth, weight decay or floor): they are not evidence."""
     from helpers.ablation import BUDGET_EVIDENCE, budget_evidence
     from helpers.presets import BUDGET_PRESETS, PRESETS
 
     preset = PRESETS[BUDGET_PRESETS[5]]
     model, decay = preset.config().to_dict(), preset.train["weight_decay"]
 
-    def run(loss, seed, optimizer="adamw", weight_decay=decay, **model_changes):
-        train = {"optimizer": optimizer, "seed": seed, "weight_decay": weight_decay}
+    def run(loss, seed, optimizer="adamw", weight_decay=decay, min_lr=preset.train["min_lr"], **model_changes):
+        train = {**preset.train, "optimizer": optimizer, "seed": seed, "weight_decay": weight_decay, "min_lr": min_lr}
         return {"model": {**model, "rope": False, **model_changes}, "train": train, "val_loss": loss}
 
     runs = [
@@ -512,6 +512,7 @@ def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_weight_decay(
         run(1.50, 0),
         run(1.40, 1, "muon", rope=True, n_layer=model["n_layer"] + 2),  # another shape
         run(1.40, 2, "muon", 0.1, rope=True),  # another weight decay
+        run(1.40, 4, "muon", min_lr=None, rope=True),  # another floor (TrainConfig's: a tenth of the peak)
         run(1.45, 3, "muon"),  # one win of two: neither side
     ]
     path = tmp_path / "sweep.json"
@@ -530,7 +531,7 @@ def test_budget_verdict_waits_for_two_seeds_a_side_and_weighs_the_gap_against_th
     model, decay = preset.config().to_dict(), preset.train["weight_decay"]
 
     def run(loss, seed, optimizer="adamw", **model_changes):
-        train = {"optimizer": optimizer, "seed": seed, "weight_decay": decay}
+        train = {**preset.train, "optimizer": optimizer, "seed": seed, "weight_decay": decay}
         return {"model": {**model, "rope": False, **model_changes}, "train": train, "val_loss": loss}
 
     path = tmp_path / "sweep.json"
