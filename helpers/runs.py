@@ -143,13 +143,15 @@ def run_preset(checkpoint: str | os.PathLike) -> Preset:
 
 def with_changes(preset: Preset, minutes: float | None = None, **changes) -> Preset:
     """`preset` with what the user set explicitly (None: not set) on top. A length replaces the other kind:
-    `minutes` a run of steps, `max_iters` a time budget; a new peak learning rate takes its floor along."""
+    `minutes` a run of steps, `max_iters` a time budget; a new peak learning rate takes its floor along
+    (the same share of it)."""
     changes = {k: v for k, v in changes.items() if v is not None}
     train = dict(preset.train)
     if minutes is not None:
         train["budget_minutes"] = minutes
     if "max_iters" in changes:
         train.pop("budget_minutes", None)
-    if "learning_rate" in changes and "min_lr" not in changes:
-        train.pop("min_lr", None)  # the floor follows the peak unless it is set
+    if "learning_rate" in changes and "min_lr" not in changes and "min_lr" in train:
+        # the floor follows the peak unless it is set: the same share of it (a floor of zero stays zero)
+        train["min_lr"] = train["min_lr"] * changes["learning_rate"] / train["learning_rate"]
     return replace(preset, train={**train, **changes})

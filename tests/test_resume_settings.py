@@ -134,5 +134,8 @@ def test_explicit_changes_replace_what_they_contradict():
     assert with_changes(budget, minutes=15).train["budget_minutes"] == 15
     by_steps = with_changes(budget, max_iters=900, batch_size=None).train  # None: not set
     assert "budget_minutes" not in by_steps and by_steps["max_iters"] == 900 and "batch_size" not in by_steps
-    assert "min_lr" not in with_changes(budget, learning_rate=1e-3).train  # the floor follows the new peak
+    assert with_changes(budget, learning_rate=1e-3).train["min_lr"] == pytest.approx(1e-4)  # a tenth, as it was
+    annealed_to_zero = Preset("run", {}, {"budget_minutes": 5, "learning_rate": 6e-3, "min_lr": 0.0})
+    assert with_changes(annealed_to_zero, learning_rate=1e-2).train["min_lr"] == 0.0  # still zero
+    assert "min_lr" not in with_changes(Preset("run", {}, {"learning_rate": 6e-3}), learning_rate=1e-3).train
     assert with_changes(budget, learning_rate=1e-3, min_lr=1e-5).train["min_lr"] == 1e-5
