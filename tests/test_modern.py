@@ -495,28 +495,41 @@ def test_the_modern_preset_is_the_recorded_wins_and_auto_takes_it_only_where_it_
         assert verdict["wins_help"] == (minutes in BUDGET_WINS), (minutes, verdict)
 
 
-def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_settings(tmp_path):
-    """A record may hold other settings too (another depth, weight decay or floor): they are not evidence."""
-    from helpers.ablation import BUDGET_EVIDENCE, budget_evidence
+def budget_record(loss, seed, optimizer="adamw", train=None, **model_changes) -> dict:
+    """One recorded sweep run on the 5-minute preset's shape and settings (GPT-2 design unless changed)."""
     from helpers.presets import BUDGET_PRESETS, PRESETS
 
     preset = PRESETS[BUDGET_PRESETS[5]]
-    model, decay = preset.config().to_dict(), preset.train["weight_decay"]
+    return {
+        "model": {**preset.config().to_dict(), "rope": False, **model_changes},
+        "train": {**preset.train, "optimizer": optimizer, "seed": seed, **(train or {})},
+        "val_loss": loss,
+    }
 
-    def run(loss, seed, optimizer="adamw", weight_decay=decay, min_lr=preset.train["min_lr"], **model_changes):
-        train = {**preset.train, "optimizer": optimizer, "seed": seed, "weight_decay": weight_decay, "min_lr": min_lr}
-        return {"model": {**model, "rope": False, **model_changes}, "train": train, "val_loss": loss}
 
-    runs = [
-        run(1.46, 0, "muon", rope=True),
-        run(1.50, 0),
-        run(1.40, 1, "muon", rope=True, n_layer=model["n_layer"] + 2),  # another shape
-        run(1.40, 2, "muon", 0.1, rope=True),  # another weight decay
-        run(1.40, 4, "muon", min_lr=None, rope=True),  # another floor (TrainConfig's: a tenth of the peak)
-        run(1.45, 3, "muon"),  # one win of two: neither side
-    ]
-    path = tmp_path / "sweep.json"
+def write_budget_sweep(path, runs) -> Path:
+    """A budget_sweep.json holding `runs` under the first key of the 5-minute evidence."""
+    from helpers.ablation import BUDGET_EVIDENCE
+
     path.write_text(json.dumps({BUDGET_EVIDENCE[5][0]: {"runs": runs}}))
+    return path
+
+
+def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_settings(tmp_path):
+    """A record may hold other settings too (another depth, weight decay or floor): they are not evidence."""
+    from helpers.ablation import budget_evidence
+    from helpers.presets import BUDGET_PRESETS, PRESETS
+
+    n_layer = PRESETS[BUDGET_PRESETS[5]].config().n_layer
+    runs = [
+        budget_record(1.46, 0, "muon", rope=True),
+        budget_record(1.50, 0),
+        budget_record(1.40, 1, "muon", rope=True, n_layer=n_layer + 2),  # another shape
+        budget_record(1.40, 2, "muon", {"weight_decay": 0.1}, rope=True),  # another weight decay
+        budget_record(1.40, 4, "muon", {"min_lr": None}, rope=True),  # another floor (TrainConfig's: a tenth)
+        budget_record(1.45, 3, "muon"),  # one win of two: neither side
+    ]
+    path = write_budget_sweep(tmp_path / "sweep.json", runs)
     found = budget_evidence(5, path)
     assert [r["val_loss"] for r in found[True]] == [1.46] and [r["val_loss"] for r in found[False]] == [1.50]
     with pytest.raises(WorkshopError, match="No recorded evidence for 7 minutes"):
@@ -524,25 +537,13 @@ def test_budget_evidence_counts_only_runs_on_the_presets_shape_and_settings(tmp_
 
 
 def test_budget_verdict_waits_for_two_seeds_a_side_and_weighs_the_gap_against_their_spread(tmp_path):
-    from helpers.ablation import BUDGET_EVIDENCE, budget_verdict
-    from helpers.presets import BUDGET_PRESETS, PRESETS
+    from helpers.ablation import budget_verdict
 
-    preset = PRESETS[BUDGET_PRESETS[5]]
-    model, decay = preset.config().to_dict(), preset.train["weight_decay"]
-
-    def run(loss, seed, optimizer="adamw", **model_changes):
-        train = {**preset.train, "optimizer": optimizer, "seed": seed, "weight_decay": decay}
-        return {"model": {**model, "rope": False, **model_changes}, "train": train, "val_loss": loss}
-
-    path = tmp_path / "sweep.json"
-    runs = [run(1.46, 0, "muon", rope=True), run(1.50, 0)]
-    path.write_text(json.dumps({BUDGET_EVIDENCE[5][0]: {"runs": runs}}))
-    assert budget_verdict(5, path) is None  # one seed a side proves nothing
-    runs += [run(1.47, 1, "muon", rope=True), run(1.52, 1)]
-    path.write_text(json.dumps({BUDGET_EVIDENCE[5][0]: {"runs": runs}}))
-    verdict = budget_verdict(5, path)
+    path, runs = tmp_path / "sweep.json", [budget_record(1.46, 0, "muon", rope=True), budget_record(1.50, 0)]
+    assert budget_verdict(5, write_budget_sweep(path, runs)) is None  # one seed a side proves nothing
+    runs += [budget_record(1.47, 1, "muon", rope=True), budget_record(1.52, 1)]
+    verdict = budget_verdict(5, write_budget_sweep(path, runs))
     assert verdict["wins"] == pytest.approx(1.465) and verdict["gpt2"] == pytest.approx(1.51)
     assert verdict["gap"] == pytest.approx(0.045) and verdict["spread"] == pytest.approx(0.02) and verdict["wins_help"]
-    runs += [run(1.40, 2)]  # a lucky GPT-2 seed: the spread (0.12) now swallows the gap
-    path.write_text(json.dumps({BUDGET_EVIDENCE[5][0]: {"runs": runs}}))
-    assert not budget_verdict(5, path)["wins_help"]
+    runs += [budget_record(1.40, 2)]  # a lucky GPT-2 seed: the spread (0.12) now swallows the gap
+    assert not budget_verdict(5, write_budget_sweep(path, runs))["wins_help"]
