@@ -1,6 +1,6 @@
 """Exact-match accuracy of addition formats at the same training time (notebook 13's experiment, with knobs).
 
-    python benchmarks/arithmetic_formats.py --seconds 100                       # the notebook's set-up
+    python benchmarks/arithmetic_formats.py --digits 8 --batch 32 --seconds 40 --cpu-clock   # notebook 13's set-up
     python benchmarks/arithmetic_formats.py --formats reversed --lr 1e-3 --seeds 1 2 3
     python benchmarks/arithmetic_formats.py --no-pad-operands --no-pad-answer --formats plain --seconds 180
 

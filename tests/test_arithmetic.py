@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -219,3 +221,17 @@ def test_answer_sources_point_at_the_digits_the_answer_copies(fmt):
 def test_answer_sources_need_a_format_with_steps():
     with pytest.raises(WorkshopError, match="answer_sources needs a format with steps"):
         answer_sources(AdditionTask("plain"), 367, 485)
+
+
+def test_the_benchmarks_line_for_notebook_13_has_its_settings():
+    """benchmarks/arithmetic_formats.py says which command repeats notebook 13: it must not drift from it."""
+    root = Path(__file__).resolve().parents[1]
+    cells = json.loads((root / "notebooks" / "13_reasoning_tokens.ipynb").read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    patterns = {"digits": r"^N_DIGITS = (\d+)", "batch": r"^BATCH = (\d+)", "seconds": r"^SECONDS = .* else (\d+)"}
+    settings = {flag: re.search(pattern, code, re.MULTILINE).group(1) for flag, pattern in patterns.items()}
+    bench = (root / "benchmarks" / "arithmetic_formats.py").read_text(encoding="utf-8")
+    line = next(line for line in bench.splitlines() if "notebook 13's set-up" in line)
+    for flag, value in settings.items():
+        assert f"--{flag} {value} " in line, (flag, value, line)
+    assert "--cpu-clock" in line  # the notebook counts CPU time on a CPU
