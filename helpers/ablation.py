@@ -34,7 +34,7 @@ BUDGET_SWEEP = RECORDED.with_name("budget_sweep.json")
 # 8 minutes of one thread's CPU time, about the steps of 5 minutes of two threads.
 BUDGET_EVIDENCE = {
     5: ("s30_minlr0_wd07", "s30_wd07_seed1", "s30_gpt2_wd07"),
-    15: ("wins_15min_modern", "wins_15min_gpt2_seed0", "wins_15min_gpt2_seed1"),
+    15: ("s30_15min_floor0_wd07", "s31_15min_wd07_seed1", "s31_15min_gpt2_wd07_seed0", "s31_15min_gpt2_wd07_seed1"),
 }
 SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "block_size", "dropout")
 # The training settings evidence must share with the preset (the wins' own, e.g. the optimizer, aside)
