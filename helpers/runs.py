@@ -153,5 +153,6 @@ def with_changes(preset: Preset, minutes: float | None = None, **changes) -> Pre
         train.pop("budget_minutes", None)
     if "learning_rate" in changes and "min_lr" not in changes and "min_lr" in train:
         # the floor follows the peak unless it is set: the same share of it (a floor of zero stays zero)
-        train["min_lr"] = train["min_lr"] * changes["learning_rate"] / train["learning_rate"]
+        peak = train.get("learning_rate", TrainConfig.learning_rate)  # a preset may name its floor only
+        train["min_lr"] = train["min_lr"] * changes["learning_rate"] / peak
     return replace(preset, train={**train, **changes})

@@ -20,6 +20,7 @@ from helpers.checkpoint import LAST, load_checkpoint, read_header
 from helpers.presets import Preset
 from helpers.runs import preset_for_run, run_preset, with_changes
 from helpers.schedule import EXTEND_END
+from helpers.trainer import TrainConfig
 
 TRAIN = dict(batch_size=8, learning_rate=3e-3, warmup_fraction=0.05, eval_iters=2, log_interval=5)
 TINY = {
@@ -138,4 +139,6 @@ def test_explicit_changes_replace_what_they_contradict():
     annealed_to_zero = Preset("run", {}, {"budget_minutes": 5, "learning_rate": 6e-3, "min_lr": 0.0})
     assert with_changes(annealed_to_zero, learning_rate=1e-2).train["min_lr"] == 0.0  # still zero
     assert "min_lr" not in with_changes(Preset("run", {}, {"learning_rate": 6e-3}), learning_rate=1e-3).train
+    floor_only = Preset("run", {}, {"min_lr": TrainConfig.learning_rate / 4})  # its peak: TrainConfig's
+    assert with_changes(floor_only, learning_rate=2e-3).train["min_lr"] == pytest.approx(5e-4)
     assert with_changes(budget, learning_rate=1e-3, min_lr=1e-5).train["min_lr"] == 1e-5
