@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
@@ -226,8 +226,8 @@ def test_answer_sources_need_a_format_with_steps():
 def test_the_benchmarks_line_for_notebook_13_has_its_settings():
     """benchmarks/arithmetic_formats.py says which command repeats notebook 13: it must not drift from it."""
     root = Path(__file__).resolve().parents[1]
-    cells = json.loads((root / "notebooks" / "13_reasoning_tokens.ipynb").read_text(encoding="utf-8"))["cells"]
-    code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    notebook = nbformat.read(root / "notebooks" / "13_reasoning_tokens.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     patterns = {"digits": r"^N_DIGITS = (\d+)", "batch": r"^BATCH = (\d+)", "seconds": r"^SECONDS = .* else (\d+)"}
     settings = {flag: re.search(pattern, code, re.MULTILINE).group(1) for flag, pattern in patterns.items()}
     bench = (root / "benchmarks" / "arithmetic_formats.py").read_text(encoding="utf-8")
